@@ -1,0 +1,1 @@
+"""DVC stages of the Reuters RNN pipeline: one module per stage plus the modules they share."""

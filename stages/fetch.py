@@ -1,0 +1,87 @@
+"""fetch: the Reuters npz that keras.datasets.reuters downloads -> data/raw/reuters.npz.
+
+Goes through keras.utils.get_file with the sha256 from params.yaml, so a file already in the Keras
+cache ($KERAS_HOME/datasets/, default ~/.keras/datasets/) is used offline when its hash matches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from stages.atomic import atomic_path
+from stages.params import DataParams, load_params
+
+
+class FetchError(RuntimeError):
+    """The data file could not be obtained or failed its checksum."""
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def keras_cache_file(fname: str) -> Path:
+    """Where keras.utils.get_file looks for `fname` before downloading it."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets" / fname
+
+
+def _how_to_provide(cache: Path, data: DataParams) -> str:
+    return (
+        f"To run offline, copy the genuine file to {cache} "
+        f"(in this repo's CI: cp ../shared/data/{cache.name} {cache}), "
+        f"or let this machine reach {data.url}."
+    )
+
+
+def fetch(data: DataParams, out: str | Path) -> Path:
+    """Get the file via Keras's cache/download, verify its sha256, copy it to `out` atomically."""
+    from keras.utils import get_file  # imported here: main() picks a light Keras backend first
+
+    fname = data.url.rstrip("/").rsplit("/", 1)[-1]
+    cache = keras_cache_file(fname)
+    # Keras deletes a cached file that fails its hash before re-downloading, so look first.
+    found = sha256_of(cache) if cache.exists() else None
+    try:
+        path = get_file(fname=fname, origin=data.url, file_hash=data.sha256)
+    except Exception as exc:
+        state = f"the cached {cache} has sha256 {found}" if found else f"{cache} does not exist"
+        raise FetchError(
+            f"Could not get {fname} with sha256 {data.sha256}: {state}, and the download "
+            f"from {data.url} failed ({exc}). {_how_to_provide(cache, data)}"
+        ) from exc
+    actual = sha256_of(path)
+    if actual != data.sha256:
+        raise FetchError(
+            f"{path} has sha256 {actual}, expected {data.sha256} (data.sha256 in params.yaml). "
+            f"{_how_to_provide(cache, data)}"
+        )
+    with atomic_path(out) as tmp:
+        shutil.copyfile(path, tmp)
+    return Path(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", help="where to write the verified npz, e.g. data/raw/reuters.npz")
+    args = parser.parse_args()
+    params = load_params()
+    # get_file needs no tensor library: skip importing TensorFlow for a file copy.
+    os.environ["KERAS_BACKEND"] = "numpy"
+    try:
+        path = fetch(params.data, args.out)
+    except FetchError as exc:
+        raise SystemExit(f"fetch failed: {exc}") from None
+    print(f"fetch: {path} ({path.stat().st_size} bytes, sha256 {params.data.sha256} verified)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""prepare: data/raw/reuters.npz -> data/prepared/ (padded arrays) and a JSON of facts.
+
+Shuffles, filters and splits exactly as keras.datasets.reuters.load_data(num_words, maxlen,
+test_split, seed) does, then pads train and test to the same length (maxlen - 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from stages.atomic import atomic_path, write_json
+from stages.params import DataParams, load_params
+
+# keras.datasets.reuters.load_data defaults: 1 marks a sequence start, 2 an out-of-vocabulary
+# word, and real word ids are shifted up by 3 so that 0 stays free for padding.
+START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
+NUM_CLASSES = 46
+ARRAYS = ("x_train", "x_test", "y_train", "y_test", "labels_train", "labels_test")
+
+
+class DataError(ValueError):
+    """The raw or prepared data is not what the pipeline expects."""
+
+
+def read_raw(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check the `x` (word-id lists) and `y` (labels) arrays of a Keras Reuters npz."""
+    fix = "Delete it and run `dvc repro fetch` (see the README: the Keras cache)."
+    try:
+        with np.load(path, allow_pickle=True) as f:  # ragged lists are pickled objects
+            missing = {"x", "y"} - set(f.files)
+            if missing:
+                raise DataError(
+                    f"{path}: missing array(s) {sorted(missing)}; expected 'x' (word-id lists) "
+                    f"and 'y' (topic labels), found {sorted(f.files)}. {fix}"
+                )
+            xs, labels = f["x"], f["y"]
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        raise DataError(f"{path}: not a readable npz file ({exc}). {fix}") from exc
+    if len(xs) != len(labels) or len(xs) == 0:
+        raise DataError(
+            f"{path}: expected as many labels as sequences (> 0), found {len(xs)} sequences and {len(labels)} labels. {fix}"
+        )
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: labels must be integers, found dtype {labels.dtype}. {fix}")
+    bad = labels[(labels < 0) | (labels >= NUM_CLASSES)]
+    if bad.size:
+        raise DataError(
+            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {bad.size} outside (e.g. {bad[0]}). {fix}"
+        )
+    empty = [i for i, s in enumerate(xs) if len(s) == 0]
+    if empty:
+        raise DataError(
+            f"{path}: {len(empty)} empty sequence(s), e.g. index {empty[0]}; every newswire needs at least one word id. {fix}"
+        )
+    return xs, labels
+
+
+def split_like_keras(
+    xs: np.ndarray, labels: np.ndarray, data: DataParams
+) -> tuple[list[list[int]], np.ndarray, list[list[int]], np.ndarray]:
+    """The shuffle/shift/filter/split of keras.datasets.reuters.load_data, on arrays in memory."""
+    order = np.arange(len(xs))
+    np.random.RandomState(data.seed).shuffle(order)
+    seqs = [[START_CHAR] + [w + INDEX_FROM for w in xs[i]] for i in order]
+    labels = labels[order]
+    keep = [i for i, s in enumerate(seqs) if len(s) < data.maxlen]
+    seqs, labels = [seqs[i] for i in keep], labels[keep]
+    seqs = [[w if w < data.num_words else OOV_CHAR for w in s] for s in seqs]
+    cut = int(len(seqs) * (1 - data.test_split))
+    return seqs[:cut], labels[:cut], seqs[cut:], labels[cut:]
+
+
+def pad(seqs: list[list[int]], length: int, padding: str) -> np.ndarray:
+    """Pad/truncate to (n, length, 1) float32: one float feature (the word id) per step."""
+    from keras.utils import pad_sequences  # imported here: main() picks a light Keras backend first
+
+    padded = pad_sequences(seqs, maxlen=length, padding=padding, truncating=padding, value=0)
+    return padded.astype("float32")[..., np.newaxis]
+
+
+def prepare(xs: np.ndarray, labels: np.ndarray, data: DataParams) -> dict[str, np.ndarray]:
+    """Everything the models need: padded inputs, one-hot and integer labels."""
+    x_train, l_train, x_test, l_test = split_like_keras(xs, labels, data)
+    if len(x_train) == 0 or len(x_test) == 0:
+        raise DataError(
+            f"maxlen={data.maxlen} and test_split={data.test_split} leave {len(x_train)} training "
+            f"and {len(x_test)} test sequences; raise data.maxlen or move data.test_split toward 0.5."
+        )
+    if len(set(l_test.tolist())) < 2:
+        raise DataError(
+            f"the test split holds a single class ({l_test[0]}), so accuracy would measure nothing; "
+            f"raise data.maxlen or data.test_split."
+        )
+    eye = np.eye(NUM_CLASSES, dtype="float32")
+    return {
+        "x_train": pad(x_train, data.maxlen - 1, data.padding),
+        "x_test": pad(x_test, data.maxlen - 1, data.padding),
+        "y_train": eye[l_train],
+        "y_test": eye[l_test],
+        "labels_train": l_train.astype("int64"),
+        "labels_test": l_test.astype("int64"),
+    }
+
+
+def facts(arrays: dict[str, np.ndarray]) -> dict:
+    """Counts and the majority-class reference accuracy (most frequent training label)."""
+    l_train, l_test = arrays["labels_train"], arrays["labels_test"]
+    majority = Counter(l_train.tolist()).most_common(1)[0][0]
+    return {
+        "train_sequences": int(len(l_train)),
+        "test_sequences": int(len(l_test)),
+        "sequence_length": int(arrays["x_train"].shape[1]),
+        "num_classes": NUM_CLASSES,
+        "classes_in_train": int(len(set(l_train.tolist()))),
+        "classes_in_test": int(len(set(l_test.tolist()))),
+        "majority_class": int(majority),
+        "majority_class_test_accuracy": round(float(np.mean(l_test == majority)), 4),
+        "train_class_counts": {str(k): v for k, v in sorted(Counter(l_train.tolist()).items())},
+        "test_class_counts": {str(k): v for k, v in sorted(Counter(l_test.tolist()).items())},
+    }
+
+
+def load_prepared(directory: str | Path) -> dict[str, np.ndarray]:
+    """Read the arrays that prepare wrote (used by train, evaluate and the baselines)."""
+    directory = Path(directory)
+    missing = [name for name in ARRAYS if not (directory / f"{name}.npy").exists()]
+    if missing:
+        raise DataError(f"{directory}: missing {', '.join(missing)}.npy; run `dvc repro prepare`.")
+    return {name: np.load(directory / f"{name}.npy") for name in ARRAYS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("raw", help="the fetched npz, e.g. data/raw/reuters.npz")
+    parser.add_argument("out", help="directory for the prepared arrays, e.g. data/prepared")
+    parser.add_argument("facts", help="JSON of dataset facts, e.g. metrics/data.json")
+    args = parser.parse_args()
+    params = load_params()
+    os.environ["KERAS_BACKEND"] = "numpy"  # pad_sequences needs no tensor library
+    try:
+        arrays = prepare(*read_raw(args.raw), params.data)
+    except DataError as exc:
+        raise SystemExit(f"prepare failed: {exc}") from None
+    with atomic_path(args.out, directory=True) as tmp:
+        for name, array in arrays.items():
+            np.save(tmp / f"{name}.npy", array)
+    summary = facts(arrays)
+    write_json(args.facts, summary)
+    shapes = ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in arrays.items())
+    print(f"prepare: {args.out}: {shapes}")
+    print(f"prepare: majority-class test accuracy {summary['majority_class_test_accuracy']}")
+
+
+if __name__ == "__main__":
+    main()
