@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("seed", type=int)
     parser.add_argument("data", help="prepared data directory")
     parser.add_argument("model_file", help="the trained .keras model")
-    parser.add_argument("train_log", help="the dvclive directory train wrote for this run")
+    parser.add_argument("train_summary", help="the dvclive summary JSON train wrote for this run")
     parser.add_argument("metrics_out", help="metrics JSON to write")
     parser.add_argument("confusion_out", help="confusion CSV (actual, predicted) to write")
     args = parser.parse_args()
@@ -57,7 +57,7 @@ def main() -> None:
     model = keras.models.load_model(args.model_file)
     spec = params.models[args.model]
     probabilities = model.predict(model_inputs(spec, arrays["x_test"]), verbose=0)
-    training = json.loads((Path(args.train_log) / "metrics.json").read_text())
+    training = json.loads(Path(args.train_summary).read_text())
     metrics = {
         "model": args.model,
         "seed": args.seed,

@@ -28,10 +28,9 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def keras_cache_file(fname: str) -> Path:
-    """Where keras.utils.get_file looks for `fname` before downloading it."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "datasets" / fname
+def keras_cache_dir() -> Path:
+    """Keras's cache: $KERAS_HOME, else ~/.keras (read now; Keras reads it once, at import)."""
+    return Path(os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras"))
 
 
 def _how_to_provide(cache: Path, data: DataParams) -> str:
@@ -47,11 +46,13 @@ def fetch(data: DataParams, out: str | Path) -> Path:
     from keras.utils import get_file  # imported here: main() picks a light Keras backend first
 
     fname = data.url.rstrip("/").rsplit("/", 1)[-1]
-    cache = keras_cache_file(fname)
+    cache = keras_cache_dir() / "datasets" / fname
     # Keras deletes a cached file that fails its hash before re-downloading, so look first.
     found = sha256_of(cache) if cache.exists() else None
     try:
-        path = get_file(fname=fname, origin=data.url, file_hash=data.sha256)
+        path = get_file(
+            fname=fname, origin=data.url, file_hash=data.sha256, cache_dir=str(keras_cache_dir())
+        )
     except Exception as exc:
         state = f"the cached {cache} has sha256 {found}" if found else f"{cache} does not exist"
         raise FetchError(

@@ -268,7 +268,7 @@ def _check_baselines(c: _Checker, raw: Any) -> dict[str, BaselineSpec]:
     return baselines
 
 
-def _check_report(c: _Checker, raw: Any, models: Mapping[str, ModelSpec]) -> ReportParams | None:
+def _check_report(c: _Checker, raw: Any, models: list[str]) -> ReportParams | None:
     v = c.section("report", raw if raw is not None else {}, ReportParams)
     if v is None:
         return None
@@ -301,7 +301,10 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     train = _check_train(c, sections["train"]) if "train" in sections else None
     models = _check_models(c, sections["models"]) if "models" in sections else {}
     baselines = _check_baselines(c, sections.get("baselines"))
-    report = _check_report(c, sections.get("report"), models)
+    # Comparisons may name a model whose spec has its own error: report that error only.
+    raw_models = sections.get("models")
+    model_names = [str(name) for name in raw_models] if isinstance(raw_models, Mapping) else []
+    report = _check_report(c, sections.get("report"), model_names)
     if c.errors:
         lines = "\n  - ".join(c.errors)
         raise ParamsError(

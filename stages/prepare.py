@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -40,7 +41,7 @@ def read_raw(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
                     f"and 'y' (topic labels), found {sorted(f.files)}. {fix}"
                 )
             xs, labels = f["x"], f["y"]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError) as exc:
         if isinstance(exc, DataError):
             raise
         raise DataError(f"{path}: not a readable npz file ({exc}). {fix}") from exc

@@ -1,4 +1,4 @@
-"""report: every run's metrics + baselines + data facts -> one table (Markdown, CSV, JSON summary).
+"""report: every run's metrics + the baselines -> one table (Markdown, CSV and a JSON summary).
 
 Per model: mean ± std and a confidence interval over seeds beside the published accuracy, and
 Welch's t-test for the model pairs in report.comparisons.
@@ -88,27 +88,16 @@ def summarize(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def reference_rows(baselines: pd.DataFrame, data_facts: dict) -> pd.DataFrame:
-    """Baseline models as single-run rows, plus the majority-class line from the data facts."""
-    rows = [
+def baseline_rows(baselines: pd.DataFrame) -> pd.DataFrame:
+    """Baselines as single-run rows under the recurrent models (majority class = reference line)."""
+    return pd.DataFrame(
         {
-            "model": f"baseline: {b['model']}",
+            "model": "baseline: " + baselines["model"],
             "seeds": 1,
-            "accuracy_mean": b["accuracy"],
-            "f1_macro_mean": b["f1_macro"],
-            "f1_weighted_mean": b["f1_weighted"],
-            "loss_mean": b["loss"],
-        }
-        for b in baselines.to_dict("records")
-    ]
-    rows.append(
-        {
-            "model": "reference: majority class (from data facts)",
-            "seeds": 0,
-            "accuracy_mean": data_facts["majority_class_test_accuracy"],
+            "accuracy_mean": baselines["accuracy"],
+            **{f"{c}_mean": baselines[c] for c in RUN_COLUMNS[1:4]},
         }
     )
-    return pd.DataFrame(rows)
 
 
 def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -118,8 +107,9 @@ def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
     for a, b in params.report.comparisons:
         acc_a = runs.loc[runs["model"] == a, "accuracy"]
         acc_b = runs.loc[runs["model"] == b, "accuracy"]
-        test = stats.ttest_ind(acc_b, acc_a, equal_var=False)
-        p = float(test.pvalue)
+        noisy = min(len(acc_a), len(acc_b)) >= 2 and (acc_a.std() > 0 or acc_b.std() > 0)
+        test = stats.ttest_ind(acc_b, acc_a, equal_var=False) if noisy else None
+        p = float(test.pvalue) if test else np.nan
         verdict = (
             "n/a (need 2+ seeds with spread)" if np.isnan(p) else ("yes" if p < alpha else "no")
         )
@@ -127,7 +117,7 @@ def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
             {
                 "comparison": f"{b} vs {a}",
                 "difference": acc_b.mean() - acc_a.mean(),
-                "welch_t": float(test.statistic),
+                "welch_t": float(test.statistic) if test else np.nan,
                 "p_value": p,
                 f"distinguishable_at_{alpha:g}": verdict,
             }
@@ -135,41 +125,48 @@ def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _fmt(value, spec: str = ".4f") -> str:
+    return "" if pd.isna(value) else format(value, spec)
+
+
 def to_markdown(table: pd.DataFrame, comparisons: pd.DataFrame, params: Params) -> str:
+    """The table a person reads: accuracy as mean ± std with its interval, beside the published."""
     conf = f"{params.report.confidence:.0%}"
-    shown = table.copy()
-    shown["accuracy (mean ± std)"] = [
-        f"{m:.4f} ± {s:.4f}" if pd.notna(s) else f"{m:.4f}"
-        for m, s in zip(shown["accuracy_mean"], shown["accuracy_std"], strict=True)
-    ]
-    shown[f"{conf} CI"] = [
-        f"[{lo:.4f}, {hi:.4f}]" if pd.notna(lo) else ""
-        for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
-    ]
-    columns = {
-        "model": "model",
-        "seeds": "seeds",
-        "accuracy (mean ± std)": "accuracy (mean ± std)",
-        f"{conf} CI": f"{conf} CI",
-        "published": "published",
-        "diff_vs_published": "diff",
-        "f1_macro_mean": "F1 macro",
-        "f1_weighted_mean": "F1 weighted",
-        "params": "params",
-        "train_seconds_mean": "train s",
-    }
-    shown = shown[list(columns)].rename(columns=columns)
+    shown = pd.DataFrame(
+        {
+            "model": table["model"],
+            "seeds": table["seeds"],
+            "accuracy (mean ± std)": [
+                _fmt(m) + (f" ± {s:.4f}" if pd.notna(s) else "")
+                for m, s in zip(table["accuracy_mean"], table["accuracy_std"], strict=True)
+            ],
+            f"{conf} CI": [
+                f"[{lo:.4f}, {hi:.4f}]" if pd.notna(lo) else ""
+                for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
+            ],
+            "published": table["published"].map(_fmt),
+            "ours − published": table["diff_vs_published"].map(lambda v: _fmt(v, "+.4f")),
+            "F1 macro": table["f1_macro_mean"].map(_fmt),
+            "F1 weighted": table["f1_weighted_mean"].map(_fmt),
+            "test loss": table["loss_mean"].map(_fmt),
+            "params": table["params"].map(lambda v: _fmt(v, ",.0f")),
+            "train s": table["train_seconds_mean"].map(lambda v: _fmt(v, ".1f")),
+        }
+    )
     text = [
-        f"# Reuters topic classification: test accuracy over {len(params.train.seeds)} seed(s)",
+        f"# Reuters topic classification: test accuracy over seeds {list(params.train.seeds)}",
         "",
-        shown.to_markdown(index=False, floatfmt=".4f", missingval=""),
+        shown.to_markdown(index=False, disable_numparse=True),
     ]
     if not comparisons.empty:
+        shown_cmp = comparisons.copy()
+        for column, spec in (("difference", "+.4f"), ("welch_t", ".4f"), ("p_value", ".4f")):
+            shown_cmp[column] = [_fmt(v, spec) for v in shown_cmp[column]]
         text += [
             "",
-            "## Are the differences distinguishable from seed noise? (Welch's t-test)",
+            f"## Is each difference distinguishable from seed noise? (Welch's t-test, alpha = {1 - params.report.confidence:g})",
             "",
-            comparisons.to_markdown(index=False, floatfmt=".4f"),
+            shown_cmp.to_markdown(index=False, disable_numparse=True),
         ]
     return "\n".join(text) + "\n"
 
@@ -178,20 +175,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("runs", help="directory of evaluate JSONs, e.g. metrics/runs")
     parser.add_argument("baselines", help="directory of baseline JSONs, e.g. metrics/baselines")
-    parser.add_argument("data_facts", help="the JSON prepare wrote, e.g. metrics/data.json")
-    parser.add_argument("out", help="prefix for .md, .csv and summary .json, e.g. metrics/report")
+    parser.add_argument(
+        "out", help="prefix for .md, .csv and the .json summary, e.g. metrics/report"
+    )
     args = parser.parse_args()
     params = load_params()
     runs = read_runs(args.runs, params)
-    baselines = read_baselines(args.baselines, params)
-    facts = json.loads(Path(args.data_facts).read_text())
     summary = summarize(runs, params)
-    table = pd.concat([summary, reference_rows(baselines, facts)], ignore_index=True)
+    table = pd.concat(
+        [summary, baseline_rows(read_baselines(args.baselines, params))], ignore_index=True
+    )
     comparisons = compare(runs, params)
+    markdown = to_markdown(table, comparisons, params)
     with atomic_path(f"{args.out}.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     with atomic_path(f"{args.out}.md") as tmp:
-        tmp.write_text(to_markdown(table, comparisons, params))
+        tmp.write_text(markdown)
     write_json(
         f"{args.out}.json",
         {
@@ -201,10 +200,10 @@ def main() -> None:
                 if pd.isna(row["accuracy_std"])
                 else round(row["accuracy_std"], 4),
             }
-            for row in summary.to_dict("records")
+            for row in table.to_dict("records")
         },
     )
-    print(to_markdown(table, comparisons, params))
+    print(markdown)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""train: data/prepared/ + one model spec + one seed -> models/<model>-<seed>.keras and its dvclive log.
+"""train: data/prepared/ + one model spec + one seed -> a .keras model and its dvclive logs.
 
 Seeded and resumable: with train.resume, a killed run continues from its last finished epoch
 (Keras BackupAndRestore, kept outside the DVC outputs) when spec, params, data and seed match.
@@ -121,7 +121,10 @@ def main() -> None:
     parser.add_argument("seed", type=int, help="one of train.seeds")
     parser.add_argument("data", help="prepared data directory, e.g. data/prepared")
     parser.add_argument("model_out", help="where to save the trained .keras model")
-    parser.add_argument("live_out", help="where to put the dvclive log of this run")
+    parser.add_argument("curves_out", help="directory for the per-epoch dvclive curves (.tsv)")
+    parser.add_argument(
+        "summary_out", help="the run's dvclive summary JSON (final metrics, seconds)"
+    )
     parser.add_argument("--backups", default=".train-backups", help="resumable-state directory")
     args = parser.parse_args()
     params = load_params()
@@ -135,8 +138,12 @@ def main() -> None:
     model, live_dir = train(params, args.model, args.seed, args.data, backup, params.train.resume)
     with atomic_path(args.model_out) as tmp:
         model.save(tmp)
-    with atomic_path(args.live_out, directory=True) as tmp:
-        shutil.copytree(live_dir, tmp, dirs_exist_ok=True)
+    # dvclive writes plots/metrics/<metric>.tsv and metrics.json; they go out as two outputs so
+    # that the curves directory holds only plottable files for `dvc plots show`.
+    with atomic_path(args.curves_out, directory=True) as tmp:
+        shutil.copytree(live_dir / "plots" / "metrics", tmp, dirs_exist_ok=True)
+    with atomic_path(args.summary_out) as tmp:
+        shutil.copyfile(live_dir / "metrics.json", tmp)
     shutil.rmtree(backup, ignore_errors=True)
     print(f"train {args.model} seed {args.seed}: saved {args.model_out}")
 

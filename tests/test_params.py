@@ -1,0 +1,111 @@
+"""params.yaml validation: one error naming every bad key, before any work."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from stages.params import ParamsError, load_params, parse_params
+from tests.conftest import PROJECT
+
+DEFAULT = yaml.safe_load((PROJECT / "params.yaml").read_text())
+
+
+def errors_for(edit) -> str:
+    raw = copy.deepcopy(DEFAULT)
+    edit(raw)
+    with pytest.raises(ParamsError) as info:
+        parse_params(raw)
+    return str(info.value)
+
+
+def test_project_params_are_valid_and_typed():
+    params = load_params(PROJECT / "params.yaml")
+    assert params.data.num_words == 30000 and params.data.maxlen == 50
+    assert params.data.test_split == 0.3 and params.data.seed == 113
+    assert params.train.epochs == 200 and params.train.batch_size == 50
+    assert params.models["stacked_lstm"].units == (50, 50)
+    assert params.report.published["lstm"] == 0.8464
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda p: p["train"].update(epohcs=p["train"].pop("epochs")),
+            "train.epohcs: unknown key (did you mean 'epochs'?)",
+        ),
+        (lambda p: p["train"].pop("batch_size"), "train.batch_size: missing"),
+        (
+            lambda p: p["train"].update(epochs="200"),
+            "train.epochs: expected an integer, found '200'",
+        ),
+        (lambda p: p["train"].update(epochs=0), "train.epochs: 0 is not allowed (allowed: >= 1)"),
+        (lambda p: p["train"].update(batch_size=0), "train.batch_size: 0 is not allowed"),
+        (
+            lambda p: p["train"].update(learning_rate=0),
+            "train.learning_rate: 0 is not allowed (allowed: > 0)",
+        ),
+        (lambda p: p["train"].update(seeds=[]), "train.seeds: [] is not allowed"),
+        (
+            lambda p: p["train"].update(backend="torch"),
+            "train.backend: 'torch' is not allowed (allowed: tensorflow | jax)",
+        ),
+        (lambda p: p["data"].update(test_split=1.0), "data.test_split: 1.0 is not allowed"),
+        (lambda p: p["data"].update(test_split=0), "data.test_split: 0 is not allowed"),
+        (lambda p: p["data"].update(maxlen=1), "data.maxlen: 1 is not allowed (allowed: >= 2)"),
+        (lambda p: p["data"].update(num_words=3), "data.num_words: 3 is not allowed"),
+        (lambda p: p["data"].update(sha256="abc"), "data.sha256: 'abc' is not allowed"),
+        (
+            lambda p: p["models"]["lstm"].update(cell="lstn"),
+            "models.lstm.cell: 'lstn' is not allowed (allowed: simple_rnn | lstm | gru)",
+        ),
+        (lambda p: p["models"]["lstm"].update(units=[]), "models.lstm.units: [] is not allowed"),
+        (
+            lambda p: p["models"]["lstm"].update(units=[50, 0]),
+            "models.lstm.units: [50, 0] is not allowed",
+        ),
+        (
+            lambda p: p["models"]["lstm"].update(units=[-5]),
+            "models.lstm.units: [-5] is not allowed",
+        ),
+        (
+            lambda p: p["models"].update({"my-lstm": {"cell": "lstm", "units": [8]}}),
+            "models.my-lstm: name not usable as a DVC stage key",
+        ),
+        (
+            lambda p: p["models"].update({"Big LSTM": {"cell": "lstm", "units": [8]}}),
+            "models.Big LSTM: name not usable",
+        ),
+        (lambda p: p.update(trian={}), "params.trian: unknown key (did you mean 'train'?)"),
+        (lambda p: p.pop("data"), "params.data: missing"),
+        (
+            lambda p: p["report"].update(comparisons=[["lstm", "gru9"]]),
+            "report.comparisons: ['lstm', 'gru9'] must be a pair",
+        ),
+    ],
+)
+def test_each_bad_key_is_named_with_its_allowed_range(edit, expected):
+    assert expected in errors_for(edit)
+
+
+def test_all_problems_are_reported_at_once():
+    def many(p):
+        p["train"]["epochs"] = 0
+        p["data"]["maxlen"] = 1
+        p["models"]["lstm"]["cell"] = "lstn"
+
+    message = errors_for(many)
+    assert "3 problem(s)" in message
+    assert "train.epochs" in message and "data.maxlen" in message and "models.lstm.cell" in message
+
+
+def test_invalid_yaml_and_missing_file_are_clear(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("train: [epochs: 1\n")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(bad)
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "absent.yaml")
