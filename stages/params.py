@@ -227,6 +227,8 @@ def _check_models(c: _Checker, raw: Any) -> dict[str, ModelSpec]:
         if v is None:
             continue
         c.value(v, where, "cell", "a string", lambda s: s in CELLS, " | ".join(CELLS))
+        if _is_int(v.get("units")):  # `-S models.lstm.units=60` means one layer of 60
+            v["units"] = [v["units"]]
         c.value(
             v,
             where,

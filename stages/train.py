@@ -20,6 +20,25 @@ from stages.atomic import atomic_path
 from stages.params import Params, load_params
 
 
+def limit_threads(backend: str) -> None:
+    """Honour $PIPELINE_THREADS (set by tools/parallel_repro.py) before the backend starts.
+
+    Two trainings side by side on two cores run fastest with one thread each; thread counts
+    change no result beyond float rounding, so they are an environment choice, not a param.
+    """
+    threads = os.environ.get("PIPELINE_THREADS")
+    if not threads:
+        return
+    if backend == "jax":
+        os.environ["XLA_FLAGS"] = (
+            f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false "
+            f"intra_op_parallelism_threads={threads}"
+        ).strip()
+    else:  # read by the TensorFlow runtime when it starts
+        os.environ["TF_NUM_INTRAOP_THREADS"] = threads
+        os.environ["TF_NUM_INTEROP_THREADS"] = threads
+
+
 def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path) -> str:
     """Everything that decides a training's result: a backup is resumed only if this matches."""
     digest = hashlib.sha256()
@@ -134,6 +153,7 @@ def main() -> None:
         )
     # Keras reads the backend once, at import: set it before anything imports keras.
     os.environ["KERAS_BACKEND"] = params.train.backend
+    limit_threads(params.train.backend)
     backup = Path(args.backups) / f"{args.model}-{args.seed}"
     model, live_dir = train(params, args.model, args.seed, args.data, backup, params.train.resume)
     with atomic_path(args.model_out) as tmp:

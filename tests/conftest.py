@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +15,12 @@ import yaml
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-PROJECT = Path(__file__).resolve().parents[1]
+from tools.project_copy import DVC, ENV, PROJECT, copy_project  # noqa: F401  (DVC: for tests)
+
 REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"
 REAL_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
-# What a project copy needs to run its pipeline (no data, models, caches or git history).
-PROJECT_FILES = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", ".dvcignore"]
+
+PUBLISHED = ("vanilla_rnn", "stacked_vanilla_rnn", "lstm", "stacked_lstm")
 
 needs_real_data = pytest.mark.skipif(
     not REAL_NPZ.exists(),
@@ -50,11 +49,18 @@ def write_synthetic_npz(path: Path, n: int = 300, seed: int = 0, vocabulary: int
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def tiny_params(sha256: str, **train) -> dict:
-    """The project's params.yaml shrunk to seconds: synthetic-data hash, 2 epochs, one seed."""
+def tiny_params(sha256: str, all_models: bool = False) -> dict:
+    """The project's params.yaml shrunk to seconds: synthetic-data hash, 2 epochs, one seed and,
+    unless `all_models`, two models and one baseline (each stage costs a Python start)."""
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
     params["data"].update(sha256=sha256, maxlen=30, num_words=300)
-    params["train"].update(epochs=2, batch_size=32, seeds=[1], **train)
+    params["train"].update(epochs=2, batch_size=32, seeds=[1])
+    published = params["models"]
+    params["models"] = {name: spec for name, spec in published.items() if name in PUBLISHED}
+    if not all_models:
+        params["models"] = {name: params["models"][name] for name in ("vanilla_rnn", "lstm")}
+        params["baselines"] = {"majority": params["baselines"]["majority"]}
+        params["report"]["comparisons"] = [["vanilla_rnn", "lstm"]]
     return params
 
 
@@ -65,11 +71,6 @@ def keras_home(tmp_path, monkeypatch) -> Path:
     (home / "datasets").mkdir(parents=True)
     monkeypatch.setenv("KERAS_HOME", str(home))
     return home
-
-
-# DVC runs stage commands (`python -m stages...`) through the shell: this interpreter comes first.
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-DVC = [sys.executable, "-m", "dvc"]
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -86,24 +87,19 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.C
 @pytest.fixture
 def project(tmp_path, keras_home) -> Path:
     """A copy of the project in a fresh git + DVC repo, fed by a synthetic Keras cache file."""
-    repo = tmp_path / "project"
-    repo.mkdir()
-    for name in PROJECT_FILES:
-        src = PROJECT / name
-        if src.is_dir():
-            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, repo / name)
+    return make_project(tmp_path, keras_home, all_models=False)
+
+
+@pytest.fixture
+def full_project(tmp_path, keras_home) -> Path:
+    """Like `project`, with the four published models and both baselines."""
+    return make_project(tmp_path, keras_home, all_models=True)
+
+
+def make_project(tmp_path: Path, keras_home: Path, all_models: bool) -> Path:
     sha = write_synthetic_npz(keras_home / "datasets" / "reuters.npz")
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(sha), sort_keys=False))
-    run(["git", "init", "-q"], repo)
-    run(["git", "config", "user.email", "tests@example.com"], repo)
-    run(["git", "config", "user.name", "tests"], repo)
-    run([*DVC, "init", "-q"], repo)
-    run([*DVC, "config", "core.analytics", "false"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "project copy"], repo)
-    return repo
+    fresh = tiny_params(sha, all_models)
+    return copy_project(tmp_path / "project", lambda params: params.update(fresh))
 
 
 def set_params(repo: Path, update) -> None:

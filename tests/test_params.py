@@ -109,3 +109,9 @@ def test_invalid_yaml_and_missing_file_are_clear(tmp_path):
         load_params(bad)
     with pytest.raises(ParamsError, match="not found"):
         load_params(tmp_path / "absent.yaml")
+
+
+def test_a_bare_number_of_units_means_one_layer():
+    raw = copy.deepcopy(DEFAULT)
+    raw["models"]["lstm"]["units"] = 60
+    assert parse_params(raw).models["lstm"].units == (60,)

@@ -46,7 +46,8 @@ def test_prepare_is_cached_and_maxlen_reruns_prepare_not_fetch(project):
     assert np.load(project / "data/prepared/x_train.npy").shape[1:] == (19, 1)
 
 
-def test_whole_pipeline_metrics_rerun_scope_diff_and_determinism(project):
+def test_whole_pipeline_metrics_rerun_scope_diff_and_determinism(full_project):
+    project = full_project
     run([*DVC, "repro"], project)
     shown = json.loads(run([*DVC, "metrics", "show", "--json"], project).stdout)
     files = next(iter(shown.values()))["data"]
@@ -83,3 +84,11 @@ def test_whole_pipeline_metrics_rerun_scope_diff_and_determinism(project):
     for key in ("accuracy", "f1_macro", "f1_weighted", "loss"):
         assert rerun[key] == again[key], key
     assert lstm_metrics["params"] != rerun["params"]
+
+
+def test_parallel_runner_brings_the_pipeline_up_to_date(project):
+    run(["python", "tools/parallel_repro.py", "--jobs", "2"], project)
+    assert stale(project) == set()
+    assert {"train@lstm-1", "evaluate@vanilla_rnn-1", "report"} <= set(lock(project))
+    assert json.loads((project / "metrics/runs/lstm-1.json").read_text())["epochs"] == 2
+    assert "Running stage" not in run([*DVC, "repro"], project).stdout

@@ -1,0 +1,1 @@
+"""Helpers around the pipeline that are not DVC stages: a parallel runner and a project copier."""
