@@ -41,12 +41,19 @@ def build_model(
     return keras.Model(inputs, outputs, name=name)
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> keras.Model:
-    """The published training setup: Adam and categorical cross-entropy on one-hot labels."""
+def compile_model(
+    model: keras.Model, learning_rate: float, steps_per_execution: int = 1
+) -> keras.Model:
+    """The published training setup: Adam and categorical cross-entropy on one-hot labels.
+
+    `steps_per_execution` runs that many batches per compiled call: the same updates, with less
+    Python between them (a whole epoch per call halves TensorFlow's time for the SimpleRNNs).
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
     return model
 

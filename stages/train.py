@@ -10,6 +10,7 @@ import argparse
 import csv
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -110,7 +111,8 @@ def train(params: Params, model_name: str, seed: int, data_dir: str, backup: Pat
     model = build_model(
         model_name, spec, arrays["x_train"].shape[1], NUM_CLASSES, params.data.num_words
     )
-    compile_model(model, params.train.learning_rate)
+    steps_per_epoch = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
+    compile_model(model, params.train.learning_rate, steps_per_execution=steps_per_epoch)
     progress = EpochLog(live, f"train {model_name} seed {seed}", params.train.epochs)
     restore = keras.callbacks.BackupAndRestore(str(backup / "keras"), double_checkpoint=True)
     start = time.perf_counter()
