@@ -24,8 +24,12 @@ BASELINE_KINDS = ("majority", "tfidf_logreg")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class ParamsError(ValueError):
-    """params.yaml is unusable; the message lists every problem found."""
+class ParamsError(SystemExit):
+    """params.yaml is unusable; the message lists every problem found.
+
+    A SystemExit, so that a stage that does not catch it ends with this message (exit status 1)
+    rather than a traceback.
+    """
 
 
 @dataclass(frozen=True)

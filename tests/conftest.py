@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -94,6 +95,28 @@ def project(tmp_path, keras_home) -> Path:
 def full_project(tmp_path, keras_home) -> Path:
     """Like `project`, with the four published models and both baselines."""
     return make_project(tmp_path, keras_home, all_models=True)
+
+
+@pytest.fixture(scope="session")
+def reproduced_template(tmp_path_factory) -> tuple[Path, Path]:
+    """One tiny project run through `dvc repro` and committed, built once per test session."""
+    base = tmp_path_factory.mktemp("reproduced")
+    keras_home = base / "keras_home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KERAS_HOME", str(keras_home))
+        repo = make_project(base, keras_home, all_models=False)
+        run([*DVC, "repro"], repo)
+        run(["git", "add", "-A"], repo)
+        run(["git", "commit", "-qm", "tiny run"], repo)
+    return repo, keras_home
+
+
+@pytest.fixture
+def reproduced_project(tmp_path, reproduced_template, monkeypatch) -> Path:
+    """A private copy of the reproduced tiny project (outputs, DVC cache and git history)."""
+    template, keras_home = reproduced_template
+    monkeypatch.setenv("KERAS_HOME", str(keras_home))
+    return Path(shutil.copytree(template, tmp_path / "project", symlinks=True))
 
 
 def make_project(tmp_path: Path, keras_home: Path, all_models: bool) -> Path:

@@ -35,13 +35,15 @@ def exp_rows(repo) -> list[dict]:
     return rows
 
 
-def test_share_through_remotes_then_pull_retrains_nothing_and_experiments_travel(project, tmp_path):
+def test_share_through_remotes_then_pull_retrains_nothing_and_experiments_travel(
+    reproduced_project, tmp_path
+):
+    project = reproduced_project
     git_remote, dvc_remote = tmp_path / "origin.git", tmp_path / "dvc-storage"
     run(["git", "init", "-q", "--bare", str(git_remote)], tmp_path)
     run([*DVC, "remote", "add", "-d", "shared", str(dvc_remote)], project)
     run(["git", "remote", "add", "origin", str(git_remote)], project)
-    run([*DVC, "repro"], project)
-    commit_all(project, "tiny run")
+    commit_all(project, "share through a DVC remote")
     run([*DVC, "push"], project)
     run(["git", "push", "-q", "origin", "HEAD:main"], project)
 
@@ -69,9 +71,8 @@ def test_share_through_remotes_then_pull_retrains_nothing_and_experiments_travel
     assert "metrics/runs/lstm-1.json" in rows["lstm60"]["metrics"]
 
 
-def test_queued_experiments_run_on_two_workers(project):
-    run([*DVC, "repro"], project)
-    commit_all(project, "tiny run")
+def test_queued_experiments_run_on_two_workers(reproduced_project):
+    project = reproduced_project
     for units in (6, 9):
         run(
             [

@@ -92,3 +92,40 @@ def test_parallel_runner_brings_the_pipeline_up_to_date(project):
     assert {"train@lstm-1", "evaluate@vanilla_rnn-1", "report"} <= set(lock(project))
     assert json.loads((project / "metrics/runs/lstm-1.json").read_text())["epochs"] == 2
     assert "Running stage" not in run([*DVC, "repro"], project).stdout
+
+
+def test_jax_backend_trains_and_evaluates(project):
+    pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
+    set_params(project, lambda p: p["train"].update(backend="jax"))
+    run([*DVC, "repro"], project)
+    metrics = json.loads((project / "metrics/runs/lstm-1.json").read_text())
+    assert metrics["backend"] == "jax" and metrics["params"] == 12746
+    assert 0 <= metrics["accuracy"] <= 1
+
+
+STAGE_IMPORTS = """
+import runpy, sys
+sys.argv = [{module!r}, *{args!r}]
+runpy.run_module({module!r}, run_name="__main__")
+print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("stages.fetch", ["data/raw/reuters.npz"]),
+        ("stages.prepare", ["data/raw/reuters.npz", "data/prepared", "metrics/data.json"]),
+        (
+            "stages.baseline",
+            ["tfidf_logreg", "data/prepared", "metrics/baselines/tfidf_logreg.json"],
+        ),
+    ],
+)
+def test_data_stages_do_not_import_tensorflow(project, module, args):
+    if module != "stages.fetch":
+        run([*DVC, "repro", "prepare"], project)
+    if module == "stages.baseline":
+        set_params(project, lambda p: p["baselines"].update(tfidf_logreg={"kind": "tfidf_logreg"}))
+    out = run(["python", "-c", STAGE_IMPORTS.format(module=module, args=args)], project).stdout
+    assert "IMPORTED:" in out and "tensorflow" not in out.split("IMPORTED:")[1]
