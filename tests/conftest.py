@@ -62,6 +62,8 @@ def tiny_params(sha256: str, all_models: bool = False) -> dict:
         params["models"] = {name: params["models"][name] for name in ("vanilla_rnn", "lstm")}
         params["baselines"] = {"majority": params["baselines"]["majority"]}
         params["report"]["comparisons"] = [["vanilla_rnn", "lstm"]]
+    kept = set(params["models"])
+    params["report"]["comparisons"] = [p for p in params["report"]["comparisons"] if set(p) <= kept]
     return params
 
 
