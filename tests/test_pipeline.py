@@ -129,3 +129,14 @@ def test_data_stages_do_not_import_tensorflow(project, module, args):
         set_params(project, lambda p: p["baselines"].update(tfidf_logreg={"kind": "tfidf_logreg"}))
     out = run(["python", "-c", STAGE_IMPORTS.format(module=module, args=args)], project).stdout
     assert "IMPORTED:" in out and "tensorflow" not in out.split("IMPORTED:")[1]
+
+
+def test_adding_a_seed_trains_only_the_new_runs(reproduced_project):
+    before = lock(reproduced_project)
+    set_params(reproduced_project, lambda p: p["train"].update(seeds=[1, 2]))
+    run([*DVC, "repro"], reproduced_project)
+    new_runs = {
+        f"{stage}@{model}-2" for stage in ("train", "evaluate") for model in ("vanilla_rnn", "lstm")
+    }
+    assert changed_stages(before, lock(reproduced_project)) == new_runs | {"report"}
+    assert "seeds [1, 2]" in (reproduced_project / "metrics/report.md").read_text()
