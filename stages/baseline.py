@@ -1,4 +1,4 @@
-"""baseline: the prepared split -> test metrics of a non-recurrent reference model.
+"""baseline: the prepared split -> held-out metrics of a non-recurrent reference model.
 
 `majority` always predicts the most frequent training topic; `tfidf_logreg` is scikit-learn's
 TF-IDF over the word ids followed by logistic regression. Same split, same scoring as evaluate.
@@ -7,6 +7,7 @@ TF-IDF over the word ids followed by logistic regression. Same split, same scori
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.dummy import DummyClassifier
@@ -15,9 +16,19 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from stages.atomic import write_json
-from stages.evaluate import score
-from stages.params import BaselineSpec, load_params
-from stages.prepare import NUM_CLASSES, load_prepared
+from stages.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared
+from stages.guard import InputsGuard
+from stages.params import MajoritySpec, TfidfLogregSpec, load_params
+from stages.scoring import score
+
+# One builder per baseline kind (params.BASELINE_KINDS holds their specs).
+BUILDERS: dict[type, Callable] = {
+    MajoritySpec: lambda spec: DummyClassifier(strategy="most_frequent"),
+    TfidfLogregSpec: lambda spec: make_pipeline(
+        TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, spec.ngram_max), sublinear_tf=True),
+        LogisticRegression(C=spec.C, max_iter=spec.max_iter),
+    ),
+}
 
 
 def as_documents(x: np.ndarray) -> list[str]:
@@ -25,18 +36,10 @@ def as_documents(x: np.ndarray) -> list[str]:
     return [" ".join(str(int(w)) for w in row if w) for row in x[..., 0]]
 
 
-def build_baseline(spec: BaselineSpec):
-    if spec.kind == "majority":
-        return DummyClassifier(strategy="most_frequent")
-    return make_pipeline(
-        TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, spec.ngram_max), sublinear_tf=True),
-        LogisticRegression(C=spec.C, max_iter=spec.max_iter),
-    )
-
-
-def run_baseline(spec: BaselineSpec, arrays: dict[str, np.ndarray]) -> dict[str, float]:
-    """Fit on the training split, score on the test split (probabilities over all 46 topics)."""
-    model = build_baseline(spec).fit(as_documents(arrays["x_train"]), arrays["labels_train"])
+def run_baseline(spec, arrays: dict[str, np.ndarray]) -> dict[str, float]:
+    """Fit on the training split, score on the held-out split (probabilities over all topics)."""
+    model = BUILDERS[type(spec)](spec)
+    model.fit(as_documents(arrays["x_train"]), arrays["labels_train"])
     seen = model.predict_proba(as_documents(arrays["x_test"]))
     probabilities = np.zeros((len(seen), NUM_CLASSES))
     probabilities[:, model.classes_] = seen
@@ -49,9 +52,19 @@ def main() -> None:
     parser.add_argument("data", help="prepared data directory")
     parser.add_argument("metrics_out", help="metrics JSON to write")
     args = parser.parse_args()
-    spec = load_params().baselines[args.name]
-    metrics = {"model": args.name, **run_baseline(spec, load_prepared(args.data))}
+    params = load_params()
+    guard = InputsGuard(f"baseline {args.name}")
+    try:
+        arrays = holdout(load_prepared(args.data), params.train.validation_split)
+    except DataError as exc:
+        raise SystemExit(f"baseline failed: {exc}") from None
+    metrics = {
+        "model": args.name,
+        "held_out": held_out_name(params.train.validation_split),
+        **run_baseline(params.baselines[args.name], arrays),
+    }
     write_json(args.metrics_out, metrics)
+    guard.check(args.metrics_out)
     print(f"baseline {args.name}: {metrics}")
 
 

@@ -1,77 +1,105 @@
-"""evaluate: a trained model + the test split -> metrics JSON and a confusion-matrix CSV.
+"""evaluate: one model's trained seeds + the held-out labels -> metrics JSON and confusion counts.
 
-Accuracy is computed as published: argmax of the softmax vs the label, sklearn accuracy_score.
+Train predicts the held-out split where the model already is and records the sha256 of the model
+and of those probabilities; evaluate checks both files against that record before reading them,
+then scores them as published: argmax vs the label, sklearn's accuracy_score (no Keras needed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, f1_score, log_loss
 
 from stages.atomic import atomic_path, write_json
+from stages.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared, sha256_of
+from stages.guard import InputsGuard
 from stages.params import load_params
-from stages.prepare import NUM_CLASSES, load_prepared
+from stages.scoring import score
 
 
-def score(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    """Test metrics from integer labels and (n, classes) predicted probabilities."""
-    predicted = probabilities.argmax(axis=1)
-    return {
-        "accuracy": round(float(accuracy_score(labels, predicted)), 4),
-        "f1_macro": round(float(f1_score(labels, predicted, average="macro", zero_division=0)), 4),
-        "f1_weighted": round(
-            float(f1_score(labels, predicted, average="weighted", zero_division=0)), 4
-        ),
-        "loss": round(float(log_loss(labels, probabilities, labels=range(NUM_CLASSES))), 4),
-    }
+class ModelFileError(RuntimeError):
+    """A trained model's file is missing, damaged, or not the one its train stage wrote."""
 
 
-def confusion_rows(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
-    """One row per test newswire, the shape DVC's confusion template reads."""
-    return pd.DataFrame({"actual": labels, "predicted": predicted})
+def verified(path: Path, expected: str | None, model: str) -> Path:
+    """`path` if its sha256 is the one train recorded; else a ModelFileError naming the fix."""
+    fix = (
+        f"restore it with `dvc checkout {path.parent}` (or `dvc pull {path.parent}` from a good "
+        f"remote), or retrain it with `dvc repro -f train@{model}`"
+    )
+    if not path.exists():
+        raise ModelFileError(f"{path}: missing; {fix}")
+    found = sha256_of(path)
+    if found != expected:
+        raise ModelFileError(
+            f"{path}: sha256 {found} is not the {expected} that train recorded: the file was "
+            f"changed or damaged; {fix}"
+        )
+    return path
+
+
+def read_probabilities(models_dir: Path, run: dict, model: str, labels: np.ndarray) -> np.ndarray:
+    """One seed's held-out probabilities, after its model file and they pass their sha256."""
+    seed = run["seed"]
+    verified(models_dir / f"seed-{seed}.keras", run["model_sha256"], model)
+    path = verified(
+        models_dir / f"seed-{seed}.probabilities.npy", run["probabilities_sha256"], model
+    )
+    probabilities = np.load(path, allow_pickle=False)
+    if probabilities.shape != (len(labels), NUM_CLASSES):
+        raise ModelFileError(
+            f"{path}: shape {probabilities.shape}, expected ({len(labels)}, {NUM_CLASSES}) for "
+            f"this held-out split; retrain it with `dvc repro -f train@{model}`"
+        )
+    return probabilities
+
+
+def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """(actual, predicted, count) for every pair that occurs."""
+    pairs = pd.DataFrame({"actual": labels, "predicted": predicted})
+    return pairs.value_counts().rename("count").reset_index().sort_values(["actual", "predicted"])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="a model name under `models:` in params.yaml")
-    parser.add_argument("seed", type=int)
     parser.add_argument("data", help="prepared data directory")
-    parser.add_argument("model_file", help="the trained .keras model")
-    parser.add_argument("train_summary", help="the dvclive summary JSON train wrote for this run")
+    parser.add_argument("models_dir", help="the model's trained seeds, e.g. models/lstm")
+    parser.add_argument("training", help="the JSON train wrote for this model")
     parser.add_argument("metrics_out", help="metrics JSON to write")
-    parser.add_argument("confusion_out", help="confusion CSV (actual, predicted) to write")
+    parser.add_argument("confusion_out", help="confusion counts CSV (seeds summed)")
     args = parser.parse_args()
     params = load_params()
-    os.environ["KERAS_BACKEND"] = params.train.backend
-    import keras
-
-    from stages.models import model_inputs
-
-    arrays = load_prepared(args.data)
-    model = keras.models.load_model(args.model_file)
-    spec = params.models[args.model]
-    probabilities = model.predict(model_inputs(spec, arrays["x_test"]), verbose=0)
-    training = json.loads(Path(args.train_summary).read_text())
+    guard = InputsGuard(f"evaluate {args.model}")
+    try:
+        labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
+        training = json.loads(Path(args.training).read_text())
+        runs = training["seeds"]
+        probabilities = [
+            read_probabilities(Path(args.models_dir), r, args.model, labels) for r in runs
+        ]
+    except (DataError, ModelFileError) as exc:
+        raise SystemExit(f"evaluate failed: {exc}") from None
+    seeds = {
+        str(run["seed"]): {**score(labels, probs), "weights": run["weights"]}
+        for run, probs in zip(runs, probabilities, strict=True)
+    }
     metrics = {
         "model": args.model,
-        "seed": args.seed,
-        **score(arrays["labels_test"], probabilities),
-        "params": int(model.count_params()),
-        **{
-            k: training[k]
-            for k in ("train_seconds", "ms_per_epoch", "epochs", "epochs_resumed", "backend")
-        },
+        "held_out": held_out_name(params.train.validation_split),
+        "seeds": seeds,
     }
     write_json(args.metrics_out, metrics)
+    predicted = np.concatenate([probs.argmax(axis=1) for probs in probabilities])
     with atomic_path(args.confusion_out) as tmp:
-        confusion_rows(arrays["labels_test"], probabilities.argmax(axis=1)).to_csv(tmp, index=False)
-    print(f"evaluate {args.model} seed {args.seed}: {json.dumps(metrics)}")
+        confusion_counts(np.tile(labels, len(runs)), predicted).to_csv(tmp, index=False)
+    guard.check(args.metrics_out, args.confusion_out)
+    accuracies = ", ".join(f"seed {s} {m['accuracy']:.4f}" for s, m in seeds.items())
+    print(f"evaluate {args.model}: {metrics['held_out']} accuracy {accuracies}")
 
 
 if __name__ == "__main__":

@@ -7,25 +7,18 @@ cache ($KERAS_HOME/datasets/, default ~/.keras/datasets/) is used offline when i
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
 from stages.atomic import atomic_path
+from stages.backend import use_backend
+from stages.dataset import sha256_of
 from stages.params import DataParams, load_params
 
 
 class FetchError(RuntimeError):
     """The data file could not be obtained or failed its checksum."""
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def keras_cache_dir() -> Path:
@@ -34,11 +27,7 @@ def keras_cache_dir() -> Path:
 
 
 def _how_to_provide(cache: Path, data: DataParams) -> str:
-    return (
-        f"To run offline, copy the genuine file to {cache} "
-        f"(in this repo's CI: cp ../shared/data/{cache.name} {cache}), "
-        f"or let this machine reach {data.url}."
-    )
+    return f"To run offline, copy the genuine file to {cache} or let this machine reach {data.url}."
 
 
 def fetch(data: DataParams, out: str | Path) -> Path:
@@ -75,8 +64,7 @@ def main() -> None:
     parser.add_argument("out", help="where to write the verified npz, e.g. data/raw/reuters.npz")
     args = parser.parse_args()
     params = load_params()
-    # get_file needs no tensor library: skip importing TensorFlow for a file copy.
-    os.environ["KERAS_BACKEND"] = "numpy"
+    use_backend("numpy")  # get_file needs no tensor library: no TensorFlow for a file copy
     try:
         path = fetch(params.data, args.out)
     except FetchError as exc:

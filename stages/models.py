@@ -1,30 +1,29 @@
-"""Model spec (data from params.yaml) -> compiled keras.Model: one builder for every model.
+"""Model spec (data from params.yaml) -> compiled keras.Model: one builder per model family.
 
-Backend-agnostic Keras 3: the caller sets KERAS_BACKEND before this module is imported.
+Backend-agnostic Keras 3: the caller chooses the backend (stages.backend) before this module is
+imported. Adding a family is a spec in params.MODEL_KINDS plus its entry in BUILDERS here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import numpy as np
+from keras import ops
 
-from stages.params import ModelSpec
+from stages.params import CELLS, AveragedEmbeddingSpec, ModelSpec, RecurrentSpec
 
-CELL_LAYERS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
+# A prime that spreads word pairs (a, b) over the hashed bigram buckets.
+PAIR_PRIME = 7919
 
 
-def build_model(
-    name: str, spec: ModelSpec, sequence_length: int, num_classes: int, num_words: int
-) -> keras.Model:
-    """Recurrent layers as the spec says, then Dense(num_classes) with softmax.
+def build_recurrent(spec: RecurrentSpec, sequence_length: int, num_words: int) -> tuple:
+    """The published family: recurrent layers as the spec says.
 
     Without `embedding_dim` the input is the published one: the raw word id as one float feature
-    per step, shape (sequence_length, 1). With it, integer ids go through an Embedding that
-    masks the zero padding.
+    per step, shape (sequence_length, 1). With it, integer ids go through an Embedding that masks
+    the zero padding.
     """
     if spec.embedding_dim:
         inputs = keras.Input((sequence_length,), dtype="int32", name="word_ids")
@@ -32,32 +31,72 @@ def build_model(
     else:
         inputs = keras.Input((sequence_length, 1), name="word_id_as_float")
         x = inputs
+    cell = getattr(keras.layers, CELLS[spec.cell])
     for depth, units in enumerate(spec.units):
-        layer = CELL_LAYERS[spec.cell](units, return_sequences=depth < len(spec.units) - 1)
-        if spec.bidirectional:
-            layer = keras.layers.Bidirectional(layer)
-        x = layer(x)
+        layer = cell(units, return_sequences=depth < len(spec.units) - 1)
+        x = (keras.layers.Bidirectional(layer) if spec.bidirectional else layer)(x)
+    return inputs, x
+
+
+def build_averaged_embedding(
+    spec: AveragedEmbeddingSpec, sequence_length: int, num_words: int
+) -> tuple:
+    """fastText-style: average the embeddings of the words (and, with bigram_buckets, of hashed
+    adjacent word pairs), ignoring padding."""
+    inputs = keras.Input((sequence_length,), dtype="int32", name="word_ids")
+    ids = inputs
+    if spec.bigram_buckets:
+        first, second = inputs[:, :-1], inputs[:, 1:]
+        both = ops.cast((first > 0) & (second > 0), "int32")
+        pairs = (num_words + (first * PAIR_PRIME + second) % spec.bigram_buckets) * both
+        ids = ops.concatenate([inputs, pairs], axis=1)
+    vocabulary = num_words + spec.bigram_buckets
+    x = keras.layers.Embedding(vocabulary, spec.embedding_dim, mask_zero=True)(ids)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    if spec.dropout:
+        x = keras.layers.Dropout(spec.dropout)(x)
+    return inputs, x
+
+
+BUILDERS: dict[type[ModelSpec], Callable[..., tuple]] = {
+    RecurrentSpec: build_recurrent,
+    AveragedEmbeddingSpec: build_averaged_embedding,
+}
+
+
+def build_model(
+    name: str, spec: ModelSpec, sequence_length: int, num_classes: int, num_words: int
+) -> keras.Model:
+    """The spec's family body, then Dense(num_classes) with softmax."""
+    inputs, x = BUILDERS[type(spec)](spec, sequence_length, num_words)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="topic")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
 def compile_model(
-    model: keras.Model, learning_rate: float, steps_per_execution: int = 1
+    model: keras.Model, learning_rate: float, steps_per_execution: int = 1, jit_compile=True
 ) -> keras.Model:
     """The published training setup: Adam and categorical cross-entropy on one-hot labels.
 
-    `steps_per_execution` runs that many batches per compiled call: the same updates, with less
-    Python between them (a whole epoch per call halves TensorFlow's time for the SimpleRNNs).
+    `steps_per_execution` runs that many batches per compiled call (the same updates, with less
+    Python between them); `jit_compile` makes TensorFlow compile the step with XLA, which Keras's
+    "auto" does not do for recurrent layers (JAX always compiles).
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
     )
     return model
 
 
+def takes_word_ids(spec: ModelSpec) -> bool:
+    """Embedding-fed models read integer ids; the published ones one float feature per step."""
+    return not isinstance(spec, RecurrentSpec) or spec.embedding_dim is not None
+
+
 def model_inputs(spec: ModelSpec, x: np.ndarray) -> np.ndarray:
-    """Prepared x is (n, steps, 1) float word ids; embedding models take them as int ids."""
-    return x[..., 0].astype("int32") if spec.embedding_dim else x
+    """Prepared x is (n, steps, 1) float word ids; embedding-fed models take them as int ids."""
+    return x[..., 0].astype("int32") if takes_word_ids(spec) else x

@@ -1,27 +1,38 @@
-"""params.yaml -> typed, validated objects for every stage.
+"""params.yaml -> frozen, typed objects that every stage reads; the one place for params errors.
 
-One parse, one place for errors: load_params() checks every key of every section and raises a
-single ParamsError that lists each bad key with the allowed value or range.
+The schema is pydantic v2: every problem is reported at once, as dotted key names with the allowed
+values, plus a "did you mean" hint for misspelled keys.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-CELLS = ("simple_rnn", "lstm", "gru")
-BACKENDS = ("tensorflow", "jax")
-PADDINGS = ("pre", "post")
-BASELINE_KINDS = ("majority", "tfidf_logreg")
-# DVC joins matrix values with "-" into stage names (train@lstm-1), so names keep to this.
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# The recurrent cells: params name -> keras.layers class name. models.py builds from this table,
+# and the schema allows exactly its keys: adding a cell kind is one entry here.
+CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+# DVC joins matrix/foreach keys into stage names (train@lstm), so names keep to this.
+NAME = r"^[a-z][a-z0-9_]*$"
+
+
+Number = Annotated[float, Field(strict=True)]  # a YAML 1 counts as 1.0; '1' or true do not
 
 
 class ParamsError(SystemExit):
@@ -32,292 +43,199 @@ class ParamsError(SystemExit):
     """
 
 
-@dataclass(frozen=True)
-class DataParams:
-    url: str
-    sha256: str
-    num_words: int
-    maxlen: int
-    test_split: float
-    seed: int
-    padding: str
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
-class TrainParams:
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    seeds: tuple[int, ...]
-    backend: str
-    resume: bool = True
+class DataParams(Section):
+    url: Annotated[StrictStr, Field(pattern=r"://")]
+    sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+    num_words: Annotated[StrictInt, Field(ge=4)]  # ids 0-2 are reserved
+    maxlen: Annotated[StrictInt, Field(ge=2)]
+    test_split: Annotated[Number, Field(gt=0, lt=1)]
+    seed: Annotated[StrictInt, Field(ge=0)]
+    padding: Literal["pre", "post"]
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    cell: str
-    units: tuple[int, ...]
-    embedding_dim: int | None = None
-    bidirectional: bool = False
+class TrainParams(Section):
+    epochs: Annotated[StrictInt, Field(ge=1)]
+    batch_size: Annotated[StrictInt, Field(ge=1)]
+    learning_rate: Annotated[Number, Field(gt=0)]
+    seeds: Annotated[tuple[Annotated[StrictInt, Field(ge=0)], ...], Field(min_length=1)]
+    backend: Literal["tensorflow", "jax"]
+    jit_compile: StrictBool = True
+    validation_split: Annotated[Number, Field(ge=0, lt=1)] = 0.0
+    resume: StrictBool = True
+    checkpoint_every: Annotated[StrictInt, Field(ge=1)] = 20
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("seeds must be distinct")
+        return seeds
 
 
-@dataclass(frozen=True)
-class BaselineSpec:
-    kind: str
-    C: float = 1.0
-    ngram_max: int = 1
-    max_iter: int = 1000
+class ModelSpec(Section):
+    """What every model family shares: optional per-model epochs and learning rate."""
+
+    epochs: Annotated[StrictInt, Field(ge=1)] | None = None
+    learning_rate: Annotated[Number, Field(gt=0)] | None = None
 
 
-@dataclass(frozen=True)
-class ReportParams:
-    published: dict[str, float] = field(default_factory=dict)
-    confidence: float = 0.95
+class RecurrentSpec(ModelSpec):
+    """The published family: recurrent layers over the word ids, then Dense softmax."""
+
+    kind: Literal["recurrent"] = "recurrent"
+    cell: Literal[tuple(CELLS)]  # type: ignore[valid-type]
+    units: Annotated[tuple[Annotated[StrictInt, Field(ge=1)], ...], Field(min_length=1)]
+    embedding_dim: Annotated[StrictInt, Field(ge=1)] | None = None
+    bidirectional: StrictBool = False
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _one_layer(cls, units: Any) -> Any:
+        """`-S models.lstm.units=60` means one layer of 60."""
+        return [units] if isinstance(units, int) and not isinstance(units, bool) else units
+
+
+class AveragedEmbeddingSpec(ModelSpec):
+    """fastText-style: the average of learned word (and hashed word-pair) embeddings."""
+
+    kind: Literal["averaged_embedding"]
+    embedding_dim: Annotated[StrictInt, Field(ge=1)]
+    bigram_buckets: Annotated[StrictInt, Field(ge=0)] = 0
+    dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0
+
+
+def _by_kind(kinds: dict[str, type], default: str | None = None) -> Discriminator:
+    """A discriminator on `kind` whose error names the allowed kinds."""
+
+    def kind_of(value: Any) -> str:
+        found = value.get("kind", default) if isinstance(value, dict) else value.kind
+        return found if found in kinds else "unknown"
+
+    return Discriminator(
+        kind_of,
+        custom_error_type="unknown_kind",
+        custom_error_message=f"kind must be one of {' | '.join(kinds)}",
+    )
+
+
+# Model families: kind -> spec. models.py holds one builder per kind; the kinds are these.
+MODEL_KINDS: dict[str, type[ModelSpec]] = {
+    "recurrent": RecurrentSpec,
+    "averaged_embedding": AveragedEmbeddingSpec,
+}
+AnyModelSpec = Annotated[
+    Annotated[RecurrentSpec, Tag("recurrent")]
+    | Annotated[AveragedEmbeddingSpec, Tag("averaged_embedding")],
+    _by_kind(MODEL_KINDS, default="recurrent"),
+]
+
+
+class MajoritySpec(Section):
+    kind: Literal["majority"]
+
+
+class TfidfLogregSpec(Section):
+    kind: Literal["tfidf_logreg"]
+    C: Annotated[Number, Field(gt=0)] = 1.0
+    ngram_max: Annotated[StrictInt, Field(ge=1)] = 1
+    max_iter: Annotated[StrictInt, Field(ge=1)] = 1000
+
+
+BASELINE_KINDS: dict[str, type[Section]] = {
+    "majority": MajoritySpec,
+    "tfidf_logreg": TfidfLogregSpec,
+}
+AnyBaselineSpec = Annotated[
+    Annotated[MajoritySpec, Tag("majority")] | Annotated[TfidfLogregSpec, Tag("tfidf_logreg")],
+    _by_kind(BASELINE_KINDS),
+]
+
+
+class ReportParams(Section):
+    confidence: Annotated[Number, Field(gt=0, lt=1)] = 0.95
     comparisons: tuple[tuple[str, str], ...] = ()
+    published: dict[str, Annotated[Number, Field(ge=0, le=1)]] = {}
 
 
-@dataclass(frozen=True)
-class Params:
+class Params(Section):
     data: DataParams
     train: TrainParams
-    models: dict[str, ModelSpec]
-    report: ReportParams
-    baselines: dict[str, BaselineSpec] = field(default_factory=dict)
+    models: Annotated[
+        dict[Annotated[StrictStr, Field(pattern=NAME)], AnyModelSpec], Field(min_length=1)
+    ]
+    baselines: dict[Annotated[StrictStr, Field(pattern=NAME)], AnyBaselineSpec] = {}
+    report: ReportParams = ReportParams()
 
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
-
-
-def _is_int_list(v: Any) -> bool:
-    return isinstance(v, list) and all(_is_int(x) for x in v)
-
-
-# kind name -> (type test, converter)
-_KINDS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
-    "an integer": (_is_int, int),
-    "a number": (_is_number, float),
-    "a string": (lambda v: isinstance(v, str), str),
-    "true or false": (lambda v: isinstance(v, bool), bool),
-    "a list of integers": (_is_int_list, tuple),
-    "a mapping": (lambda v: isinstance(v, Mapping), dict),
-    "a list": (lambda v: isinstance(v, list), list),
-}
-
-
-class _Checker:
-    """Collects every problem of one params file instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def section(self, where: str, raw: Any, cls: type) -> dict[str, Any] | None:
-        """Check a mapping against a dataclass's fields: unknown, missing and mistyped keys."""
-        if not isinstance(raw, Mapping):
-            self.errors.append(f"{where}: expected a mapping of keys, found {raw!r}")
-            return None
-        names = [f.name for f in fields(cls)]
-        required = [
-            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
-        ]
-        for key in raw:
-            if key not in names:
-                close = difflib.get_close_matches(str(key), names, n=1)
-                hint = (
-                    f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(names)}"
+    @model_validator(mode="after")
+    def _comparisons_name_models(self) -> Params:
+        for pair in self.report.comparisons:
+            if not set(pair) <= set(self.models):
+                raise ValueError(
+                    f"report.comparisons: {list(pair)} must be a pair [model_a, model_b] of names "
+                    f"under models ({', '.join(self.models)})"
                 )
-                self.errors.append(f"{where}.{key}: unknown key ({hint})")
-        for key in required:
-            if key not in raw:
-                self.errors.append(f"{where}.{key}: missing (required)")
-        return {k: v for k, v in raw.items() if k in names}
+        return self
 
-    def value(
-        self,
-        values: dict[str, Any],
-        where: str,
-        key: str,
-        kind: str,
-        ok: Callable[[Any], bool] = lambda v: True,
-        allowed: str = "",
-    ) -> None:
-        """Type-check and range-check one key in place; drop it when bad."""
-        if key not in values:
-            return
-        raw = values[key]
-        is_kind, convert = _KINDS[kind]
-        if not is_kind(raw):
-            self.errors.append(f"{where}.{key}: expected {kind}, found {raw!r}")
-        elif not ok(raw):
-            self.errors.append(f"{where}.{key}: {raw!r} is not allowed (allowed: {allowed})")
-        else:
-            values[key] = convert(raw)
-            return
-        del values[key]
+    def epochs(self, model: str) -> int:
+        return self.models[model].epochs or self.train.epochs
+
+    def learning_rate(self, model: str) -> float:
+        return self.models[model].learning_rate or self.train.learning_rate
 
 
-def _build(cls: type, values: dict[str, Any] | None) -> Any:
-    return cls(**values) if values is not None else None
+def _where(loc: tuple) -> str:
+    """pydantic's error location -> the dotted key a user edits (union tags dropped)."""
+    if len(loc) > 2 and loc[0] in ("models", "baselines"):
+        loc = loc[:2] + loc[3:]  # ("models", "lstm", "recurrent", "cell") -> models.lstm.cell
+    return ".".join(str(part) for part in loc)
 
 
-def _check_data(c: _Checker, raw: Any) -> DataParams | None:
-    v = c.section("data", raw, DataParams)
-    if v is None:
-        return None
-    c.value(v, "data", "url", "a string", lambda s: "://" in s, "a URL such as https://…")
-    c.value(
-        v,
-        "data",
-        "sha256",
-        "a string",
-        lambda s: re.fullmatch(r"[0-9a-f]{64}", s) is not None,
-        "64 lowercase hex digits",
-    )
-    c.value(v, "data", "num_words", "an integer", lambda n: n >= 4, ">= 4 (ids 0-2 are reserved)")
-    c.value(v, "data", "maxlen", "an integer", lambda n: n >= 2, ">= 2")
-    c.value(v, "data", "test_split", "a number", lambda x: 0 < x < 1, "strictly between 0 and 1")
-    c.value(v, "data", "seed", "an integer", lambda n: n >= 0, ">= 0")
-    c.value(v, "data", "padding", "a string", lambda s: s in PADDINGS, " | ".join(PADDINGS))
-    return _build(DataParams, v) if len(v) == len(fields(DataParams)) else None
+def _schema_at(loc: tuple) -> type[BaseModel] | None:
+    """The section class whose keys are allowed where an unknown key was found."""
+    if len(loc) > 3 and loc[0] in ("models", "baselines"):
+        return (MODEL_KINDS | BASELINE_KINDS).get(str(loc[2]))
+    schema = Params if len(loc) == 1 else Params.model_fields[str(loc[0])].annotation
+    return schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
 
 
-def _check_train(c: _Checker, raw: Any) -> TrainParams | None:
-    v = c.section("train", raw, TrainParams)
-    if v is None:
-        return None
-    c.value(v, "train", "epochs", "an integer", lambda n: n >= 1, ">= 1")
-    c.value(v, "train", "batch_size", "an integer", lambda n: n >= 1, ">= 1")
-    c.value(v, "train", "learning_rate", "a number", lambda x: x > 0, "> 0")
-    c.value(
-        v,
-        "train",
-        "seeds",
-        "a list of integers",
-        lambda s: len(s) > 0 and len(set(s)) == len(s) and min(s) >= 0,
-        "a non-empty list of distinct integers >= 0",
-    )
-    c.value(v, "train", "backend", "a string", lambda s: s in BACKENDS, " | ".join(BACKENDS))
-    c.value(v, "train", "resume", "true or false")
-    required = {f.name for f in fields(TrainParams)} - {"resume"}
-    return _build(TrainParams, v) if required <= v.keys() else None
-
-
-def _check_name(c: _Checker, where: str, name: Any) -> bool:
-    if isinstance(name, str) and NAME_PATTERN.match(name):
-        return True
-    c.errors.append(
-        f"{where}.{name}: name not usable as a DVC stage key "
-        "(use lowercase letters, digits and '_', starting with a letter)"
-    )
-    return False
-
-
-def _check_models(c: _Checker, raw: Any) -> dict[str, ModelSpec]:
-    if not isinstance(raw, Mapping) or not raw:
-        c.errors.append(
-            f"models: expected a non-empty mapping of model name -> spec, found {raw!r}"
+def _describe(error: dict) -> str:
+    where, kind = _where(error["loc"]), error["type"]
+    if kind == "unknown_kind":
+        return f"{where}: kind {error['input'].get('kind')!r} is not allowed ({error['msg']})"
+    if kind == "extra_forbidden":
+        schema = _schema_at(error["loc"])
+        names = list(schema.model_fields) if schema else []
+        close = difflib.get_close_matches(str(error["loc"][-1]), names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(names)}"
+        return f"{where}: unknown key ({hint})"
+    if kind == "missing":
+        return f"{where}: missing (required)"
+    if where.startswith(("models.", "baselines.")) and kind == "string_pattern_mismatch":
+        return (
+            f"{where.split('.[key]')[0]}: name not usable as a DVC stage key "
+            "(use lowercase letters, digits and '_', starting with a letter)"
         )
-        return {}
-    models = {}
-    for name, spec in raw.items():
-        where = f"models.{name}"
-        if not _check_name(c, "models", name):
-            continue
-        v = c.section(where, spec, ModelSpec)
-        if v is None:
-            continue
-        c.value(v, where, "cell", "a string", lambda s: s in CELLS, " | ".join(CELLS))
-        if _is_int(v.get("units")):  # `-S models.lstm.units=60` means one layer of 60
-            v["units"] = [v["units"]]
-        c.value(
-            v,
-            where,
-            "units",
-            "a list of integers",
-            lambda u: len(u) > 0 and min(u) >= 1,
-            "a non-empty list of integers >= 1, one per recurrent layer",
-        )
-        if v.get("embedding_dim") is not None:
-            c.value(v, where, "embedding_dim", "an integer", lambda n: n >= 1, ">= 1, or null")
-        c.value(v, where, "bidirectional", "true or false")
-        if {"cell", "units"} <= v.keys():
-            models[name] = ModelSpec(**v)
-    return models
-
-
-def _check_baselines(c: _Checker, raw: Any) -> dict[str, BaselineSpec]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        c.errors.append(f"baselines: expected a mapping of baseline name -> spec, found {raw!r}")
-        return {}
-    baselines = {}
-    for name, spec in raw.items():
-        where = f"baselines.{name}"
-        if not _check_name(c, "baselines", name):
-            continue
-        v = c.section(where, spec, BaselineSpec)
-        if v is None:
-            continue
-        c.value(
-            v, where, "kind", "a string", lambda s: s in BASELINE_KINDS, " | ".join(BASELINE_KINDS)
-        )
-        c.value(v, where, "C", "a number", lambda x: x > 0, "> 0")
-        c.value(v, where, "ngram_max", "an integer", lambda n: n >= 1, ">= 1")
-        c.value(v, where, "max_iter", "an integer", lambda n: n >= 1, ">= 1")
-        if "kind" in v:
-            baselines[name] = BaselineSpec(**v)
-    return baselines
-
-
-def _check_report(c: _Checker, raw: Any, models: list[str]) -> ReportParams | None:
-    v = c.section("report", raw if raw is not None else {}, ReportParams)
-    if v is None:
-        return None
-    c.value(v, "report", "published", "a mapping")
-    for name, acc in v.get("published", {}).items():
-        if not (_is_number(acc) and 0 <= acc <= 1):
-            c.errors.append(
-                f"report.published.{name}: expected an accuracy in [0, 1], found {acc!r}"
-            )
-    c.value(v, "report", "confidence", "a number", lambda x: 0 < x < 1, "strictly between 0 and 1")
-    c.value(v, "report", "comparisons", "a list")
-    pairs = []
-    for pair in v.get("comparisons", []):
-        if not (isinstance(pair, list) and len(pair) == 2 and all(p in models for p in pair)):
-            c.errors.append(
-                f"report.comparisons: {pair!r} must be a pair [model_a, model_b] of names under "
-                f"models ({', '.join(models)})"
-            )
-            continue
-        pairs.append((pair[0], pair[1]))
-    v["comparisons"] = tuple(pairs)
-    return ReportParams(**v)
+    if kind == "value_error":
+        message = error["msg"].removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return f"{where}: {error['input']!r} is not allowed ({error['msg'].lower()})"
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     """Validate a parsed params mapping; raise one ParamsError naming every bad key."""
-    c = _Checker()
-    sections = c.section("params", raw if isinstance(raw, Mapping) else None, Params) or {}
-    data = _check_data(c, sections["data"]) if "data" in sections else None
-    train = _check_train(c, sections["train"]) if "train" in sections else None
-    models = _check_models(c, sections["models"]) if "models" in sections else {}
-    baselines = _check_baselines(c, sections.get("baselines"))
-    # Comparisons may name a model whose spec has its own error: report that error only.
-    raw_models = sections.get("models")
-    model_names = [str(name) for name in raw_models] if isinstance(raw_models, Mapping) else []
-    report = _check_report(c, sections.get("report"), model_names)
-    if c.errors:
-        lines = "\n  - ".join(c.errors)
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = sorted(dict.fromkeys(_describe(e) for e in exc.errors()))
+        lines = "\n  - ".join(problems)
         raise ParamsError(
-            f"{source} has {len(c.errors)} problem(s):\n  - {lines}\n"
-            f"Fix these keys in {source} and run the stage again."
-        )
-    return Params(data=data, train=train, models=models, report=report, baselines=baselines)
+            f"{source} has {len(problems)} problem(s):\n  - {lines}\n"
+            f"Fix these keys in {source} and run `dvc repro` again."
+        ) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:
@@ -326,7 +244,10 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise ParamsError(f"{path} not found: run the stage from the project root") from None
+        raise ParamsError(
+            f"{path} not found: run from the project root, or restore it with "
+            f"`git checkout {path.name}`"
+        ) from None
     except yaml.YAMLError as exc:
         raise ParamsError(f"{path} is not valid YAML: {exc}") from None
     return parse_params(raw, str(path))

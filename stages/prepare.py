@@ -1,13 +1,13 @@
-"""prepare: data/raw/reuters.npz -> data/prepared/ (padded arrays) and a JSON of facts.
+"""prepare: data/raw/reuters.npz -> data/prepared/ (padded arrays + manifest) and dataset facts.
 
-Shuffles, filters and splits exactly as keras.datasets.reuters.load_data(num_words, maxlen,
-test_split, seed) does, then pads train and test to the same length (maxlen - 1).
+Checks the raw file's sha256 against data.sha256 before unpickling anything, then shuffles,
+filters and splits exactly as keras.datasets.reuters.load_data(num_words, maxlen, test_split,
+seed) does, and pads train and test to the same length (maxlen - 1).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import pickle
 import zipfile
 from collections import Counter
@@ -16,56 +16,76 @@ from pathlib import Path
 import numpy as np
 
 from stages.atomic import atomic_path, write_json
+from stages.backend import use_backend
+from stages.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
+from stages.guard import InputsGuard
 from stages.params import DataParams, load_params
 
 # keras.datasets.reuters.load_data defaults: 1 marks a sequence start, 2 an out-of-vocabulary
 # word, and real word ids are shifted up by 3 so that 0 stays free for padding.
 START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
-NUM_CLASSES = 46
-ARRAYS = ("x_train", "x_test", "y_train", "y_test", "labels_train", "labels_test")
+FIX = "Delete it and run `dvc repro fetch` (see the README: the Keras cache)."
 
 
-class DataError(ValueError):
-    """The raw or prepared data is not what the pipeline expects."""
-
-
-def read_raw(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and check the `x` (word-id lists) and `y` (labels) arrays of a Keras Reuters npz."""
-    fix = "Delete it and run `dvc repro fetch` (see the README: the Keras cache)."
+def read_raw(path: str | Path, sha256: str) -> tuple[list[list[int]], np.ndarray]:
+    """The `x` (word-id lists) and `y` (labels) of a Keras Reuters npz, after its sha256 matches."""
+    found = sha256_of(path)
+    if found != sha256:
+        raise DataError(
+            f"{path}: sha256 {found}, expected {sha256} (data.sha256 in params.yaml); it is not "
+            f"the file fetch verified, so nothing in it was loaded. {FIX}"
+        )
     try:
         with np.load(path, allow_pickle=True) as f:  # ragged lists are pickled objects
             missing = {"x", "y"} - set(f.files)
             if missing:
                 raise DataError(
                     f"{path}: missing array(s) {sorted(missing)}; expected 'x' (word-id lists) "
-                    f"and 'y' (topic labels), found {sorted(f.files)}. {fix}"
+                    f"and 'y' (topic labels), found {sorted(f.files)}. {FIX}"
                 )
             xs, labels = f["x"], f["y"]
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, pickle.UnpicklingError) as exc:
         if isinstance(exc, DataError):
             raise
-        raise DataError(f"{path}: not a readable npz file ({exc}). {fix}") from exc
+        raise DataError(f"{path}: not a readable npz file ({exc}). {FIX}") from exc
+    return check_sequences(path, xs), check_labels(path, xs, labels)
+
+
+def check_sequences(path: str | Path, xs: np.ndarray) -> list[list[int]]:
+    """Every element a non-empty list of non-negative integer word ids, or a DataError."""
+    sequences = []
+    for i, seq in enumerate(xs):
+        try:
+            ids = np.asarray(seq)
+            ok = ids.ndim == 1 and ids.size > 0 and np.issubdtype(ids.dtype, np.integer)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok or ids.min() < 0:
+            raise DataError(
+                f"{path}: sequence {i} is {str(seq)[:60]!r}; every newswire must be a non-empty "
+                f"list of non-negative integer word ids. {FIX}"
+            )
+        sequences.append(ids.tolist())
+    return sequences
+
+
+def check_labels(path: str | Path, xs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if len(xs) != len(labels) or len(xs) == 0:
         raise DataError(
-            f"{path}: expected as many labels as sequences (> 0), found {len(xs)} sequences and {len(labels)} labels. {fix}"
+            f"{path}: expected as many labels as sequences (> 0), found {len(xs)} sequences and {len(labels)} labels. {FIX}"
         )
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise DataError(f"{path}: labels must be integers, found dtype {labels.dtype}. {fix}")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.ndim != 1:
+        raise DataError(f"{path}: labels must be integers, found dtype {labels.dtype}. {FIX}")
     bad = labels[(labels < 0) | (labels >= NUM_CLASSES)]
     if bad.size:
         raise DataError(
-            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {bad.size} outside (e.g. {bad[0]}). {fix}"
+            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {bad.size} outside (e.g. {bad[0]}). {FIX}"
         )
-    empty = [i for i, s in enumerate(xs) if len(s) == 0]
-    if empty:
-        raise DataError(
-            f"{path}: {len(empty)} empty sequence(s), e.g. index {empty[0]}; every newswire needs at least one word id. {fix}"
-        )
-    return xs, labels
+    return labels
 
 
 def split_like_keras(
-    xs: np.ndarray, labels: np.ndarray, data: DataParams
+    xs: list[list[int]], labels: np.ndarray, data: DataParams
 ) -> tuple[list[list[int]], np.ndarray, list[list[int]], np.ndarray]:
     """The shuffle/shift/filter/split of keras.datasets.reuters.load_data, on arrays in memory."""
     order = np.arange(len(xs))
@@ -87,7 +107,7 @@ def pad(seqs: list[list[int]], length: int, padding: str) -> np.ndarray:
     return padded.astype("float32")[..., np.newaxis]
 
 
-def prepare(xs: np.ndarray, labels: np.ndarray, data: DataParams) -> dict[str, np.ndarray]:
+def prepare(xs: list[list[int]], labels: np.ndarray, data: DataParams) -> dict[str, np.ndarray]:
     """Everything the models need: padded inputs, one-hot and integer labels."""
     x_train, l_train, x_test, l_test = split_like_keras(xs, labels, data)
     if len(x_train) == 0 or len(x_test) == 0:
@@ -129,15 +149,6 @@ def facts(arrays: dict[str, np.ndarray]) -> dict:
     }
 
 
-def load_prepared(directory: str | Path) -> dict[str, np.ndarray]:
-    """Read the arrays that prepare wrote (used by train, evaluate and the baselines)."""
-    directory = Path(directory)
-    missing = [name for name in ARRAYS if not (directory / f"{name}.npy").exists()]
-    if missing:
-        raise DataError(f"{directory}: missing {', '.join(missing)}.npy; run `dvc repro prepare`.")
-    return {name: np.load(directory / f"{name}.npy") for name in ARRAYS}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("raw", help="the fetched npz, e.g. data/raw/reuters.npz")
@@ -145,16 +156,17 @@ def main() -> None:
     parser.add_argument("facts", help="JSON of dataset facts, e.g. metrics/data.json")
     args = parser.parse_args()
     params = load_params()
-    os.environ["KERAS_BACKEND"] = "numpy"  # pad_sequences needs no tensor library
+    guard = InputsGuard("prepare")
+    use_backend("numpy")  # pad_sequences needs no tensor library
     try:
-        arrays = prepare(*read_raw(args.raw), params.data)
+        arrays = prepare(*read_raw(args.raw, params.data.sha256), params.data)
     except DataError as exc:
         raise SystemExit(f"prepare failed: {exc}") from None
     with atomic_path(args.out, directory=True) as tmp:
-        for name, array in arrays.items():
-            np.save(tmp / f"{name}.npy", array)
+        write_prepared(tmp, arrays)
     summary = facts(arrays)
     write_json(args.facts, summary)
+    guard.check(args.out, args.facts)
     shapes = ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in arrays.items())
     print(f"prepare: {args.out}: {shapes}")
     print(f"prepare: majority-class test accuracy {summary['majority_class_test_accuracy']}")

@@ -1,32 +1,106 @@
-"""A Keras callback that logs each epoch to dvclive and prints one readable progress line.
+"""Keras callbacks of a training: per-epoch curves in memory, a progress line, periodic backups.
 
-dvclive's own DVCLiveCallback imports tf.keras; this one is plain Keras 3, so any backend works.
+Plain Keras 3 callbacks with epoch hooks only (a batch hook makes Keras stop after every compiled
+call), so any backend works and an epoch costs what a bare `model.fit` costs.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import time
+from pathlib import Path
 
 import keras
-from dvclive import Live
+import pandas as pd
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Log every metric at step = epoch (so a resumed run continues its curve) and print it."""
+    """Keep each epoch's train and held-out accuracy and loss as rows, and print one line at most
+    every `every` seconds ($PROGRESS_EVERY, default 10; 0: every epoch) and at the end: epoch,
+    metrics and time left."""
 
-    def __init__(self, live: Live, label: str, epochs: int) -> None:
+    def __init__(self, label: str, epochs: int, held_out: str, rows: list[dict]) -> None:
         super().__init__()
-        self.live, self.label, self.epochs = live, label, epochs
-        self.started = time.perf_counter()
+        self.label, self.epochs, self.held_out, self.rows = label, epochs, held_out, rows
+        self.every = float(os.environ.get("PROGRESS_EVERY", 10))
+        self.started = self.shown = time.perf_counter()
+        self.first_epoch: int | None = None
+        self.first_epoch_ended = 0.0  # wall clock (time.time), to compare across processes
+        self.after_first = 0.0  # perf_counter at the end of the first epoch (compile included)
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.started = time.perf_counter()
+    def ms_per_epoch(self) -> float:
+        """Milliseconds per epoch after the first one (which includes compiling the step)."""
+        ran = len(self.rows) // 2 - (self.first_epoch or 0)
+        if ran < 2:
+            return round(1000 * (time.perf_counter() - self.started) / max(1, ran), 1)
+        return round(1000 * (time.perf_counter() - self.after_first) / (ran - 1), 1)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.started = self.shown = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        self.live.step = epoch
-        for metric, value in logs.items():
-            self.live.log_metric(metric, float(value))
-        shown = " ".join(f"{metric} {float(value):.4f}" for metric, value in logs.items())
-        took = time.perf_counter() - self.started
-        print(f"{self.label}: epoch {epoch + 1}/{self.epochs} {shown} ({took:.2f}s)", flush=True)
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        for prefix, split in (("", "train"), ("val_", self.held_out)):
+            self.rows.append(
+                {
+                    "epoch": epoch + 1,
+                    "split": split,
+                    "accuracy": round(logs[f"{prefix}accuracy"], 4),
+                    "loss": round(logs[f"{prefix}loss"], 4),
+                }
+            )
+        now = time.perf_counter()
+        if self.first_epoch is None:
+            self.first_epoch, self.first_epoch_ended, self.after_first = epoch, time.time(), now
+        if now - self.shown < self.every and epoch + 1 < self.epochs:
+            return
+        self.shown = now
+        per_epoch = (now - self.started) / (epoch + 1 - self.first_epoch)
+        shown = ", ".join(
+            f"{metric.replace('val_', self.held_out + ' ')} {value:.4f}"
+            for metric, value in logs.items()
+        )
+        print(
+            f"{self.label}: epoch {epoch + 1}/{self.epochs}: {shown}; "
+            f"{per_epoch * 1000:.0f} ms/epoch, {per_epoch * (self.epochs - epoch - 1):.0f} s left",
+            flush=True,
+        )
+
+
+class Backup(keras.callbacks.Callback):
+    """Every `every` epochs, save the model (with its optimizer state), the curves so far and the
+    epoch count into `folder`, atomically: a kill loses at most `every` epochs."""
+
+    def __init__(self, folder: Path, every: int, rows: list[dict]) -> None:
+        super().__init__()
+        self.folder, self.every, self.rows = folder, every, rows
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if (epoch + 1) % self.every:
+            return
+        tmp = self.folder / "state.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        self.model.save(tmp / "model.keras")
+        pd.DataFrame(self.rows).to_csv(tmp / "curves.csv", index=False)
+        (tmp / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
+        state, old = self.folder / "state", self.folder / "state.old"
+        if state.exists():  # keep the last good backup until the new one is in place
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(state, old)
+        os.replace(tmp, state)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def restore(folder: Path) -> tuple[keras.Model, int, list[dict]] | None:
+    """The model, finished epochs and curves of the last backup in `folder`, if there is one."""
+    state = next(
+        (s for s in (folder / "state", folder / "state.old") if (s / "epoch.json").exists()), None
+    )
+    if state is None:
+        return None
+    done = json.loads((state / "epoch.json").read_text())["epoch"]
+    rows = pd.read_csv(state / "curves.csv").to_dict("records")
+    return keras.models.load_model(state / "model.keras"), done, rows

@@ -1,7 +1,7 @@
-"""report: every run's metrics + the baselines -> one table (Markdown, CSV and a JSON summary).
+"""report: every model's metrics, timings and confusion + the baselines -> one table, plot data.
 
-Per model: mean ± std and a confidence interval over seeds beside the published accuracy, and
-Welch's t-test for the model pairs in report.comparisons.
+Per model: mean ± std and a confidence interval over seeds beside the published accuracy; Welch's
+t-test for the pairs in report.comparisons; the best neural model against the best baseline.
 """
 
 from __future__ import annotations
@@ -15,41 +15,40 @@ import pandas as pd
 from scipy import stats
 
 from stages.atomic import atomic_path, write_json
+from stages.backend import use_backend
+from stages.guard import InputsGuard
 from stages.params import Params, load_params
+from stages.scoring import METRICS
 
-RUN_COLUMNS = ["accuracy", "f1_macro", "f1_weighted", "loss", "params", "train_seconds"]
-
-
-def read_runs(directory: str | Path, params: Params) -> pd.DataFrame:
-    """The evaluate JSONs of the models and seeds in params (older runs lying there are ignored)."""
-    runs = pd.DataFrame([json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))])
-    wanted = pd.MultiIndex.from_product([list(params.models), params.train.seeds])
-    if runs.empty:
-        runs = pd.DataFrame(columns=["model", "seed", *RUN_COLUMNS])
-    runs = runs.set_index(["model", "seed"])
-    missing = wanted.difference(runs.index)
-    if len(missing):
-        raise SystemExit(
-            f"report: no metrics in {directory} for {', '.join(f'{m} seed {s}' for m, s in missing)}; "
-            "run `dvc repro` to train and evaluate them."
-        )
-    return runs.loc[wanted].rename_axis(["model", "seed"]).reset_index()
+CONFUSION_CLASSES = 8  # the most frequent held-out topics get their own row; the rest are "other"
 
 
-def read_baselines(directory: str | Path, params: Params) -> pd.DataFrame:
-    """The baseline JSONs of the baselines named in params, in params order."""
-    found = {}
-    for path in Path(directory).glob("*.json"):
-        metrics = json.loads(path.read_text())
-        found[metrics["model"]] = metrics
-    missing = [name for name in params.baselines if name not in found]
+def read_model_json(directory: str | Path, params: Params, what: str) -> dict[str, dict]:
+    """metrics/<what>/<model>.json for each model in params (files of removed models ignored)."""
+    found = {m: Path(directory) / f"{m}.json" for m in params.models}
+    missing = [m for m, path in found.items() if not path.exists()]
     if missing:
         raise SystemExit(
-            f"report: no metrics in {directory} for baseline(s) {missing}; run `dvc repro`."
+            f"report: no {what} for {', '.join(missing)} in {directory}; run `dvc repro`."
         )
-    return pd.DataFrame(
-        [found[name] for name in params.baselines], columns=["model", *RUN_COLUMNS[:4]]
-    )
+    return {m: json.loads(path.read_text()) for m, path in found.items()}
+
+
+def runs_table(runs: dict[str, dict], training: dict[str, dict]) -> pd.DataFrame:
+    """One row per (model, seed): held-out metrics, weights and training seconds."""
+    rows = []
+    for model, result in runs.items():
+        timing = {str(t["seed"]): t for t in training[model]["seeds"]}
+        for seed, metrics in result["seeds"].items():
+            rows.append(
+                {
+                    "model": model,
+                    "seed": int(seed),
+                    **metrics,
+                    **{k: timing[seed][k] for k in ("train_seconds", "ms_per_epoch")},
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def mean_interval(values: pd.Series, confidence: float) -> tuple[float, float]:
@@ -63,146 +62,273 @@ def mean_interval(values: pd.Series, confidence: float) -> tuple[float, float]:
 
 
 def summarize(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """One row per model: mean, std and CI of accuracy over seeds, published number, means."""
-    confidence = params.report.confidence
+    """One row per model: accuracy mean, std and CI over seeds, published number, other means."""
     rows = []
     for model, group in runs.groupby("model", sort=False):
-        low, high = mean_interval(group["accuracy"], confidence)
+        low, high = mean_interval(group["accuracy"], params.report.confidence)
         published = params.report.published.get(model, np.nan)
-        mean = group["accuracy"].mean()
         rows.append(
             {
                 "model": model,
                 "seeds": len(group),
-                "accuracy_mean": mean,
+                "accuracy_mean": group["accuracy"].mean(),
                 "accuracy_std": group["accuracy"].std(ddof=1) if len(group) > 1 else np.nan,
                 "ci_low": low,
                 "ci_high": high,
                 "published": published,
-                "diff_vs_published": mean - published,
-                **{f"{c}_mean": group[c].mean() for c in RUN_COLUMNS[1:4]},
-                "params": int(group["params"].iloc[0]),
+                "diff_vs_published": group["accuracy"].mean() - published,
+                **{f"{m}_mean": group[m].mean() for m in METRICS if m != "accuracy"},
+                "weights": int(group["weights"].iloc[0]),
                 "train_seconds_mean": group["train_seconds"].mean(),
+                "ms_per_epoch_mean": group["ms_per_epoch"].mean(),
             }
         )
     return pd.DataFrame(rows)
 
 
-def baseline_rows(baselines: pd.DataFrame) -> pd.DataFrame:
-    """Baselines as single-run rows under the recurrent models (majority class = reference line)."""
-    return pd.DataFrame(
-        {
-            "model": "baseline: " + baselines["model"],
-            "seeds": 1,
-            "accuracy_mean": baselines["accuracy"],
-            **{f"{c}_mean": baselines[c] for c in RUN_COLUMNS[1:4]},
-        }
-    )
+def baseline_rows(directory: str | Path, params: Params) -> pd.DataFrame:
+    """The baselines named in params as single-run rows, in params order."""
+    rows = []
+    for name in params.baselines:
+        path = Path(directory) / f"{name}.json"
+        if not path.exists():
+            raise SystemExit(
+                f"report: no metrics for baseline {name} in {directory}; run `dvc repro`."
+            )
+        metrics = json.loads(path.read_text())
+        rows.append(
+            {
+                "model": name,
+                "kind": "baseline",
+                "seeds": 1,
+                "accuracy_mean": metrics["accuracy"],
+                **{f"{m}_mean": metrics[m] for m in METRICS if m != "accuracy"},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def welch(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Welch's t and p for b vs a; nan where either side has fewer than two runs or no spread."""
+    if min(len(a), len(b)) < 2 or (a.std() == 0 and b.std() == 0):
+        return np.nan, np.nan
+    test = stats.ttest_ind(b, a, equal_var=False)
+    return float(test.statistic), float(test.pvalue)
 
 
 def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Welch's t-test on test accuracy for each pair in report.comparisons."""
+    """Welch's t-test on held-out accuracy for each pair in report.comparisons."""
     alpha = 1 - params.report.confidence
     rows = []
     for a, b in params.report.comparisons:
         acc_a = runs.loc[runs["model"] == a, "accuracy"]
         acc_b = runs.loc[runs["model"] == b, "accuracy"]
-        noisy = min(len(acc_a), len(acc_b)) >= 2 and (acc_a.std() > 0 or acc_b.std() > 0)
-        test = stats.ttest_ind(acc_b, acc_a, equal_var=False) if noisy else None
-        p = float(test.pvalue) if test else np.nan
-        verdict = (
-            "n/a (need 2+ seeds with spread)" if np.isnan(p) else ("yes" if p < alpha else "no")
-        )
+        t, p = welch(acc_a, acc_b)
         rows.append(
             {
                 "comparison": f"{b} vs {a}",
                 "difference": acc_b.mean() - acc_a.mean(),
-                "welch_t": float(test.statistic) if test else np.nan,
+                "welch_t": t,
                 "p_value": p,
-                f"distinguishable_at_{alpha:g}": verdict,
+                "outside_seed_noise": "n/a (need 2+ seeds)"
+                if np.isnan(p)
+                else ("yes" if p < alpha else "no"),
             }
         )
     return pd.DataFrame(rows)
+
+
+def best_vs_baseline(
+    summary: pd.DataFrame, runs: pd.DataFrame, baselines: pd.DataFrame, params: Params
+) -> str:
+    """One sentence a reader can act on: the best neural model against the best baseline."""
+    if summary.empty or baselines.empty:
+        return ""
+    best = summary.loc[summary["accuracy_mean"].idxmax()]
+    base = baselines.loc[baselines["accuracy_mean"].idxmax()]
+    accuracies = runs.loc[runs["model"] == best["model"], "accuracy"]
+    diff = best["accuracy_mean"] - base["accuracy_mean"]
+    verdict = "with one seed, seed noise cannot be judged"
+    if len(accuracies) > 1 and accuracies.std() > 0:
+        p = float(stats.ttest_1samp(accuracies, popmean=base["accuracy_mean"]).pvalue)
+        outside = p < 1 - params.report.confidence
+        verdict = (
+            f"{'outside' if outside else 'inside'} seed noise (one-sample t-test of the "
+            f"{len(accuracies)} seeds against the baseline, p = {p:.4f})"
+        )
+    word = "beats" if diff > 0 else "does not beat"
+    return (
+        f"Best neural model: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
+        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {diff:+.4f}: {verdict}."
+    )
 
 
 def _fmt(value, spec: str = ".4f") -> str:
     return "" if pd.isna(value) else format(value, spec)
 
 
-def to_markdown(table: pd.DataFrame, comparisons: pd.DataFrame, params: Params) -> str:
+def to_markdown(
+    table: pd.DataFrame, comparisons: pd.DataFrame, verdict: str, params: Params, held_out: str
+) -> str:
     """The table a person reads: accuracy as mean ± std with its interval, beside the published."""
-    conf = f"{params.report.confidence:.0%}"
     shown = pd.DataFrame(
         {
-            "model": table["model"],
+            "model": [
+                ("baseline: " if k == "baseline" else "") + m
+                for m, k in zip(table["model"], table["kind"], strict=True)
+            ],
             "seeds": table["seeds"],
             "accuracy (mean ± std)": [
                 _fmt(m) + (f" ± {s:.4f}" if pd.notna(s) else "")
                 for m, s in zip(table["accuracy_mean"], table["accuracy_std"], strict=True)
             ],
-            f"{conf} CI": [
+            f"{params.report.confidence:.0%} CI": [
                 f"[{lo:.4f}, {hi:.4f}]" if pd.notna(lo) else ""
                 for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)
             ],
             "published": table["published"].map(_fmt),
             "ours − published": table["diff_vs_published"].map(lambda v: _fmt(v, "+.4f")),
-            "F1 macro": table["f1_macro_mean"].map(_fmt),
-            "F1 weighted": table["f1_weighted_mean"].map(_fmt),
-            "test loss": table["loss_mean"].map(_fmt),
-            "params": table["params"].map(lambda v: _fmt(v, ",.0f")),
-            "train s": table["train_seconds_mean"].map(lambda v: _fmt(v, ".1f")),
+            **{
+                f"{m.replace('_', ' ')}": table[f"{m}_mean"].map(_fmt)
+                for m in METRICS
+                if m != "accuracy"
+            },
+            "weights": table["weights"].map(lambda v: _fmt(v, ",.0f")),
+            "train s/run": table["train_seconds_mean"].map(lambda v: _fmt(v, ".1f")),
+            "ms/epoch": table["ms_per_epoch_mean"].map(lambda v: _fmt(v, ".0f")),
         }
     )
     text = [
-        f"# Reuters topic classification: test accuracy over seeds {list(params.train.seeds)}",
+        f"# Reuters topics: {held_out} accuracy over seeds {list(params.train.seeds)}",
         "",
         shown.to_markdown(index=False, disable_numparse=True),
     ]
+    if verdict:
+        text += ["", verdict]
     if not comparisons.empty:
         shown_cmp = comparisons.copy()
         for column, spec in (("difference", "+.4f"), ("welch_t", ".4f"), ("p_value", ".4f")):
             shown_cmp[column] = [_fmt(v, spec) for v in shown_cmp[column]]
+        alpha = 1 - params.report.confidence
         text += [
             "",
-            f"## Is each difference distinguishable from seed noise? (Welch's t-test, alpha = {1 - params.report.confidence:g})",
+            f"## Is each difference outside seed noise? (Welch's t-test, alpha = {alpha:g})",
             "",
             shown_cmp.to_markdown(index=False, disable_numparse=True),
         ]
     return "\n".join(text) + "\n"
 
 
+def summary_metrics(table: pd.DataFrame) -> dict[str, str]:
+    """The one DVC metrics file: per model (and baseline) held-out accuracy as "mean ± std".
+
+    One short column per model keeps `dvc exp show` readable; the fixed format sorts correctly
+    (`--sort-by metrics/report.json:<model>`); the numbers are also in report.csv.
+    """
+    return {
+        row["model"]: f"{row['accuracy_mean']:.4f}"
+        + (f" ± {row['accuracy_std']:.4f}" if pd.notna(row.get("accuracy_std")) else "")
+        for row in table.to_dict("records")
+    }
+
+
+def accuracy_plot(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows for the summary picture: each model's mean and CI, baselines and published numbers."""
+    rows = []
+    for order, row in enumerate(table.to_dict("records")):
+        low, high = row.get("ci_low", np.nan), row.get("ci_high", np.nan)
+        kind = row.get("kind") if row.get("kind") == "baseline" else "ours (mean, CI over seeds)"
+        rows.append(
+            {
+                "order": order,
+                "model": row["model"],
+                "kind": kind,
+                "accuracy": round(row["accuracy_mean"], 4),
+                "ci_low": round(low if pd.notna(low) else row["accuracy_mean"], 4),
+                "ci_high": round(high if pd.notna(high) else row["accuracy_mean"], 4),
+            }
+        )
+        if pd.notna(row.get("published")):
+            rows.append(
+                {
+                    "order": order,
+                    "model": row["model"],
+                    "kind": "published",
+                    "accuracy": row["published"],
+                    "ci_low": row["published"],
+                    "ci_high": row["published"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def confusion_plot(directory: str | Path, params: Params, topics: tuple[str, ...]) -> pd.DataFrame:
+    """Row-normalized confusion per model (seeds summed): the most frequent actual topics by
+    number, named, the rest pooled as "other"."""
+    counts = pd.concat(
+        [pd.read_csv(Path(directory) / f"{m}.csv").assign(model=m) for m in params.models],
+        ignore_index=True,
+    )
+    first = counts[counts["model"] == next(iter(params.models))]
+    top = first.groupby("actual")["count"].sum().nlargest(CONFUSION_CLASSES).index
+    label = {c: f"{c:02d} {topics[c]}" for c in sorted(top)}
+    for column in ("actual", "predicted"):
+        counts[column] = counts[column].map(lambda c: label.get(c, "other"))
+    cells = (
+        counts.groupby(["model", "actual", "predicted"], sort=False)["count"].sum().reset_index()
+    )
+    cells["share"] = (
+        cells["count"] / cells.groupby(["model", "actual"])["count"].transform("sum")
+    ).round(3)
+    cells.insert(0, "order", cells["model"].map({m: i for i, m in enumerate(params.models)}))
+    return cells.sort_values(["order", "actual", "predicted"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("runs", help="directory of evaluate JSONs, e.g. metrics/runs")
-    parser.add_argument("baselines", help="directory of baseline JSONs, e.g. metrics/baselines")
+    parser.add_argument("metrics", help="the metrics directory, e.g. metrics")
     parser.add_argument(
         "out", help="prefix for .md, .csv and the .json summary, e.g. metrics/report"
     )
+    parser.add_argument("accuracy_plot", help="CSV for the summary picture")
+    parser.add_argument("confusion_plot", help="CSV for the confusion matrices")
     args = parser.parse_args()
     params = load_params()
-    runs = read_runs(args.runs, params)
-    summary = summarize(runs, params)
-    table = pd.concat(
-        [summary, baseline_rows(read_baselines(args.baselines, params))], ignore_index=True
+    guard = InputsGuard("report")
+    use_backend("numpy")  # the topic names only
+    from keras.datasets.reuters import get_label_names
+
+    metrics = Path(args.metrics)
+    runs_json = read_model_json(metrics / "runs", params, "metrics")
+    runs = runs_table(runs_json, read_model_json(metrics / "training", params, "training facts"))
+    summary = summarize(runs, params).assign(kind="model")
+    baselines = baseline_rows(metrics / "baselines", params)
+    table = pd.concat([summary, baselines], ignore_index=True)
+    held_out = next(iter(runs_json.values()))["held_out"]
+    markdown = to_markdown(
+        table,
+        compare(runs, params),
+        best_vs_baseline(summary, runs, baselines, params),
+        params,
+        held_out,
     )
-    comparisons = compare(runs, params)
-    markdown = to_markdown(table, comparisons, params)
-    with atomic_path(f"{args.out}.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    with atomic_path(f"{args.out}.md") as tmp:
-        tmp.write_text(markdown)
-    write_json(
+    outputs = [
+        f"{args.out}.csv",
+        f"{args.out}.md",
         f"{args.out}.json",
-        {
-            row["model"]: {
-                "accuracy_mean": round(row["accuracy_mean"], 4),
-                "accuracy_std": None
-                if pd.isna(row["accuracy_std"])
-                else round(row["accuracy_std"], 4),
-            }
-            for row in table.to_dict("records")
-        },
-    )
+        args.accuracy_plot,
+        args.confusion_plot,
+    ]
+    with atomic_path(outputs[0]) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.4f")
+    with atomic_path(outputs[1]) as tmp:
+        tmp.write_text(markdown)
+    write_json(outputs[2], summary_metrics(table))
+    with atomic_path(args.accuracy_plot) as tmp:
+        accuracy_plot(table).to_csv(tmp, index=False)
+    with atomic_path(args.confusion_plot) as tmp:
+        confusion_plot(metrics / "confusion", params, get_label_names()).to_csv(tmp, index=False)
+    guard.check(*outputs)
     print(markdown)
 
 

@@ -1,151 +1,216 @@
-"""train: data/prepared/ + one model spec + one seed -> a .keras model and its dvclive logs.
+"""train: data/prepared/ + one model spec -> per seed a .keras model and its held-out predictions,
+plus learning curves and per-seed facts (timings, sha256 of each file).
 
-Seeded and resumable: with train.resume, a killed run continues from its last finished epoch
-(Keras BackupAndRestore, kept outside the DVC outputs) when spec, params, data and seed match.
+The seeds train side by side in joblib (loky) worker processes, one thread each. Resumable: with
+train.resume, a killed run continues from its last backup (every train.checkpoint_every epochs)
+when spec, params, data, code and seed match; seeds whose recorded fingerprint and model file
+still match are kept without retraining (the outputs persist).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import fcntl
 import hashlib
 import json
 import math
 import os
 import shutil
 import time
-from dataclasses import asdict
 from pathlib import Path
 
-from stages.atomic import atomic_path
+import numpy as np
+import pandas as pd
+import psutil
+from joblib import Parallel, delayed
+
+from stages.atomic import atomic_path, write_json
+from stages.backend import import_keras, use_backend
+from stages.dataset import NUM_CLASSES, held_out_name, holdout, load_prepared, sha256_of
+from stages.guard import InputsGuard, code_hashes
 from stages.params import Params, load_params
-
-
-def limit_threads(backend: str) -> None:
-    """Honour $PIPELINE_THREADS (set by tools/parallel_repro.py) before the backend starts.
-
-    Two trainings side by side on two cores run fastest with one thread each; thread counts
-    change no result beyond float rounding, so they are an environment choice, not a param.
-    """
-    threads = os.environ.get("PIPELINE_THREADS")
-    if not threads:
-        return
-    if backend == "jax":
-        os.environ["XLA_FLAGS"] = (
-            f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false "
-            f"intra_op_parallelism_threads={threads}"
-        ).strip()
-    else:  # read by the TensorFlow runtime when it starts
-        os.environ["TF_NUM_INTRAOP_THREADS"] = threads
-        os.environ["TF_NUM_INTEROP_THREADS"] = threads
 
 
 def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path) -> str:
     """Everything that decides a training's result: a backup is resumed only if this matches."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(data_dir).glob("*.npy")):
-        digest.update(path.name.encode() + path.read_bytes())
+    manifest = (Path(data_dir) / "manifest.json").read_text()
+    ignored = ("seeds", "resume", "checkpoint_every")
     identity = {
         "model": model,
-        "spec": asdict(params.models[model]),
-        "train": {k: v for k, v in asdict(params.train).items() if k not in ("seeds", "resume")},
+        "spec": params.models[model].model_dump(),
+        "train": {k: v for k, v in params.train.model_dump().items() if k not in ignored},
         "seed": seed,
-        "data": digest.hexdigest(),
+        "data": hashlib.sha256(manifest.encode()).hexdigest(),
+        "code": code_hashes(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-def resumable_epochs(backup: Path, fingerprint: str) -> int:
-    """Epochs already finished by an earlier run of the same training; clears stale backups."""
+class RunBusy(RuntimeError):
+    """Another live process is training the same (model, seed)."""
+
+
+def lock_backup(backup: Path, label: str):
+    """An exclusive lock on the run's backup folder, held until the returned file is closed
+    (the OS releases it when the process dies)."""
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(backup.parent / f"{backup.name}.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "unknown"
+        handle.close()
+        raise RunBusy(
+            f"{label}: another process (pid {owner}) is training this run and holds {backup}; "
+            "wait for it to finish, or stop it, then run `dvc repro` again"
+        ) from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def clear_stale_backup(backup: Path, fingerprint: str, resume: bool) -> None:
+    """Keep the backup only if it belongs to this very training (and resuming is on)."""
     stamp = backup / "fingerprint"
-    if stamp.exists() and stamp.read_text() == fingerprint:
-        metadata = backup / "keras" / "training_metadata.json"  # written by BackupAndRestore
-        if metadata.exists():
-            return int(json.loads(metadata.read_text())["epoch"])
-    shutil.rmtree(backup, ignore_errors=True)
-    backup.mkdir(parents=True)
-    stamp.write_text(fingerprint)
-    return 0
+    if not (resume and stamp.exists() and stamp.read_text() == fingerprint):
+        shutil.rmtree(backup, ignore_errors=True)
+        backup.mkdir(parents=True)
+        stamp.write_text(fingerprint)
 
 
-def trim_live_log(live_dir: Path, epochs: int) -> None:
-    """Drop logged rows for epochs >= `epochs`: a kill between logging and backup repeats one."""
-    for tsv in live_dir.glob("plots/metrics/**/*.tsv"):
-        with open(tsv, newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t"))
-        with open(tsv, "w", newline="") as f:
-            writer = csv.DictWriter(
-                f, fieldnames=list(rows[0]) if rows else ["step"], delimiter="\t"
-            )
-            writer.writeheader()
-            writer.writerows(r for r in rows if int(r["step"]) < epochs)
-
-
-def train(params: Params, model_name: str, seed: int, data_dir: str, backup: Path, resume: bool):
-    """Fit one (model, seed); returns the model, the dvclive dir and run facts."""
-    import keras
-    from dvclive import Live
+def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
+    """Build (or restore from the backup) and fit one (model, seed); the model, its epoch log and
+    the epochs a backup saved."""
+    keras = import_keras()
 
     from stages.models import build_model, compile_model, model_inputs
-    from stages.prepare import NUM_CLASSES, load_prepared
-    from stages.progress import EpochLog
+    from stages.progress import Backup, EpochLog, restore
 
-    spec = params.models[model_name]
-    arrays = load_prepared(data_dir)
+    spec, epochs = params.models[model_name], params.epochs(model_name)
     keras.utils.set_random_seed(seed)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.experimental.enable_op_determinism()
-
-    fingerprint = run_fingerprint(params, model_name, seed, data_dir)
-    if not resume:
-        shutil.rmtree(backup, ignore_errors=True)
-    done = resumable_epochs(backup, fingerprint)
-    live_dir = backup / "live"
-    if done:
-        print(f"train {model_name} seed {seed}: resuming after epoch {done}/{params.train.epochs}")
-        trim_live_log(live_dir, done)
-    live = Live(str(live_dir), resume=bool(done), dvcyaml=None, save_dvc_exp=False, report=None)
-
-    model = build_model(
-        model_name, spec, arrays["x_train"].shape[1], NUM_CLASSES, params.data.num_words
-    )
-    steps_per_epoch = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
-    compile_model(model, params.train.learning_rate, steps_per_execution=steps_per_epoch)
-    progress = EpochLog(live, f"train {model_name} seed {seed}", params.train.epochs)
-    restore = keras.callbacks.BackupAndRestore(str(backup / "keras"), double_checkpoint=True)
-    start = time.perf_counter()
+    restored = restore(backup)
+    if restored:
+        model, done, rows = restored
+        print(f"train {model_name} seed {seed}: resuming after epoch {done}", flush=True)
+    else:
+        done, rows = 0, []
+        model = build_model(
+            model_name, spec, arrays["x_train"].shape[1], NUM_CLASSES, params.data.num_words
+        )
+        steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
+        compile_model(model, params.learning_rate(model_name), steps, params.train.jit_compile)
+    held_out = held_out_name(params.train.validation_split)
+    progress = EpochLog(f"train {model_name} seed {seed}", epochs, held_out, rows)
     model.fit(
         model_inputs(spec, arrays["x_train"]),
         arrays["y_train"],
-        epochs=params.train.epochs,
+        validation_data=(model_inputs(spec, arrays["x_test"]), arrays["y_test"]),
+        initial_epoch=done,
+        epochs=epochs,
         batch_size=params.train.batch_size,
-        callbacks=[progress, restore],
+        callbacks=[progress, Backup(backup, params.train.checkpoint_every, rows)],
         verbose=0,
     )
-    seconds = time.perf_counter() - start
-    live.summary.update(
-        train_seconds=round(seconds, 2),
-        epochs=params.train.epochs,
-        epochs_resumed=done,
-        backend=keras.backend.backend(),
-        ms_per_epoch=round(1000 * seconds / max(1, params.train.epochs - done), 1),
+    return model, progress, done
+
+
+def train_seed(
+    params: Params,
+    model_name: str,
+    seed: int,
+    data_dir: str,
+    backups: str,
+    out_dir: Path,
+    t0: float,
+) -> dict:
+    """One worker's job: train one seed, save `seed-<n>.keras` into out_dir, return its facts."""
+    use_backend(params.train.backend, threads=1)
+    label = f"train {model_name} seed {seed}"
+    backup = Path(backups) / f"{model_name}-{seed}"
+    import_keras()  # quietly, before stages.models imports it
+    from stages.models import model_inputs
+
+    with lock_backup(backup, label):
+        fingerprint = run_fingerprint(params, model_name, seed, data_dir)
+        clear_stale_backup(backup, fingerprint, params.train.resume)
+        arrays = holdout(load_prepared(data_dir), params.train.validation_split)
+        start = time.perf_counter()
+        model, progress, done = fit(params, model_name, seed, arrays, backup)
+        seconds = time.perf_counter() - start
+        model.save(out_dir / f"seed-{seed}.keras")
+        # Evaluation where the model already is: evaluate scores these without loading Keras.
+        inputs = model_inputs(params.models[model_name], arrays["x_test"])
+        np.save(out_dir / f"seed-{seed}.probabilities.npy", model.predict(inputs, verbose=0))
+        shutil.rmtree(backup, ignore_errors=True)
+    return {
+        "seed": seed,
+        "fingerprint": fingerprint,
+        "model_sha256": sha256_of(out_dir / f"seed-{seed}.keras"),
+        "probabilities_sha256": sha256_of(out_dir / f"seed-{seed}.probabilities.npy"),
+        "weights": int(model.count_params()),
+        "epochs": params.epochs(model_name),
+        "epochs_resumed": done,
+        "train_seconds": round(seconds, 2),
+        "ms_per_epoch": progress.ms_per_epoch(),  # after the first epoch, which compiles the step
+        "seconds_to_first_epoch_end": round(progress.first_epoch_ended - t0, 2),
+        "curves": [{"seed": seed, **row} for row in progress.rows],
+    }
+
+
+def reusable_runs(
+    params: Params, model_name: str, data: str, models_dir: Path, summary: Path, curves: Path
+) -> dict[int, dict]:
+    """Seeds already trained by this exact configuration (outputs kept by `persist: true`):
+    their facts and curves, when the fingerprint and both files still match what was recorded."""
+    if not summary.exists() or not curves.exists():
+        return {}
+    rows = pd.read_csv(curves)
+    kept = {}
+    for run in json.loads(summary.read_text()).get("seeds", []):
+        files = {
+            models_dir / f"seed-{run['seed']}.keras": run["model_sha256"],
+            models_dir / f"seed-{run['seed']}.probabilities.npy": run.get("probabilities_sha256"),
+        }
+        if (
+            run["seed"] in params.train.seeds
+            and run.get("fingerprint") == run_fingerprint(params, model_name, run["seed"], data)
+            and all(path.exists() and sha256_of(path) == sha for path, sha in files.items())
+        ):
+            kept[run["seed"]] = {
+                **run,
+                "curves": rows[rows["seed"] == run["seed"]].to_dict("records"),
+            }
+    return kept
+
+
+def train_all(
+    params: Params, model_name: str, data: str, backups: str, out_dir: Path, kept: dict[int, dict]
+) -> list[dict]:
+    """Every seed not in `kept`, side by side in $TRAIN_JOBS single-threaded worker processes
+    (default: all seeds at once, up to two per core: three seeds on two cores finish sooner
+    than two, then one)."""
+    seeds = [seed for seed in params.train.seeds if seed not in kept]
+    jobs = int(os.environ.get("TRAIN_JOBS") or 2 * (os.cpu_count() or 1))
+    use_backend(params.train.backend, threads=1)  # the workers inherit this environment
+    trained = Parallel(n_jobs=max(1, min(jobs, len(seeds))), backend="loky")(
+        delayed(train_seed)(
+            params, model_name, seed, data, backups, out_dir, psutil.Process().create_time()
+        )
+        for seed in seeds
     )
-    live.make_summary()
-    return model, live_dir
+    runs = {run["seed"]: run for run in trained} | kept
+    return [runs[seed] for seed in params.train.seeds]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="a model name under `models:` in params.yaml")
-    parser.add_argument("seed", type=int, help="one of train.seeds")
     parser.add_argument("data", help="prepared data directory, e.g. data/prepared")
-    parser.add_argument("model_out", help="where to save the trained .keras model")
-    parser.add_argument("curves_out", help="directory for the per-epoch dvclive curves (.tsv)")
-    parser.add_argument(
-        "summary_out", help="the run's dvclive summary JSON (final metrics, seconds)"
-    )
+    parser.add_argument("models_out", help="directory for seed-<n>.keras, e.g. models/lstm")
+    parser.add_argument("curves_out", help="CSV of per-epoch accuracy and loss, every seed")
+    parser.add_argument("summary_out", help="JSON of per-seed facts: timings, model sha256")
     parser.add_argument("--backups", default=".train-backups", help="resumable-state directory")
     args = parser.parse_args()
     params = load_params()
@@ -153,21 +218,28 @@ def main() -> None:
         raise SystemExit(
             f"train: unknown model {args.model!r}; params.yaml has {list(params.models)}"
         )
-    # Keras reads the backend once, at import: set it before anything imports keras.
-    os.environ["KERAS_BACKEND"] = params.train.backend
-    limit_threads(params.train.backend)
-    backup = Path(args.backups) / f"{args.model}-{args.seed}"
-    model, live_dir = train(params, args.model, args.seed, args.data, backup, params.train.resume)
-    with atomic_path(args.model_out) as tmp:
-        model.save(tmp)
-    # dvclive writes plots/metrics/<metric>.tsv and metrics.json; they go out as two outputs so
-    # that the curves directory holds only plottable files for `dvc plots show`.
-    with atomic_path(args.curves_out, directory=True) as tmp:
-        shutil.copytree(live_dir / "plots" / "metrics", tmp, dirs_exist_ok=True)
-    with atomic_path(args.summary_out) as tmp:
-        shutil.copyfile(live_dir / "metrics.json", tmp)
-    shutil.rmtree(backup, ignore_errors=True)
-    print(f"train {args.model} seed {args.seed}: saved {args.model_out}")
+    guard = InputsGuard(f"train {args.model}")
+    models_dir, summary_path = Path(args.models_out), Path(args.summary_out)
+    kept = reusable_runs(
+        params, args.model, args.data, models_dir, summary_path, Path(args.curves_out)
+    )
+    if kept:
+        print(f"train {args.model}: seeds {sorted(kept)} unchanged since their last training; kept")
+    try:
+        with atomic_path(models_dir, directory=True) as out_dir:
+            for seed in kept:
+                for suffix in ("keras", "probabilities.npy"):
+                    shutil.copy2(models_dir / f"seed-{seed}.{suffix}", out_dir)
+            runs = train_all(params, args.model, args.data, args.backups, out_dir, kept)
+            curves = [row for run in runs for row in run.pop("curves")]
+            with atomic_path(args.curves_out) as tmp:
+                pd.DataFrame(curves).to_csv(tmp, index=False)
+            summary = {"model": args.model, "backend": params.train.backend, "seeds": runs}
+            write_json(args.summary_out, summary)
+    except RunBusy as exc:
+        raise SystemExit(str(exc)) from None
+    guard.check(args.models_out, args.curves_out, args.summary_out)
+    print(f"train {args.model}: saved {len(runs)} seed(s) to {args.models_out}")
 
 
 if __name__ == "__main__":

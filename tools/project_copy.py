@@ -13,6 +13,7 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 FILES = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", "tools", ".dvcignore", ".gitignore"]
+TEMPLATES = ".dvc/plots"  # the custom plot templates, copied after `dvc init`
 DVC = [sys.executable, "-m", "dvc"]
 # DVC runs stage commands (`python -m stages...`) through the shell: this interpreter comes first.
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
@@ -37,6 +38,7 @@ def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) 
         ["git", "config", "user.name", "pipeline copy"],
         [*DVC, "init", "-q"],
         [*DVC, "config", "core.analytics", "false"],
+        ["cp", "-r", str(PROJECT / TEMPLATES), str(dest / ".dvc")],
         ["git", "add", "-A"],
         ["git", "commit", "-qm", "project copy"],
     ):

@@ -1,0 +1,61 @@
+"""Choose the Keras backend, its threads and a quiet log before Keras loads: one place for all.
+
+Keras reads KERAS_BACKEND once, at import; TensorFlow and XLA read their thread and log settings
+when their runtime starts. So every process that builds or loads a model calls `use_backend`
+first (stage mains and the training workers alike).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+
+
+def use_backend(backend: str, threads: int | None = None) -> None:
+    """Select `backend` for Keras; with `threads`, limit its CPU threads; silence library logs."""
+    os.environ["KERAS_BACKEND"] = backend
+    # C++ logs of TensorFlow/XLA/absl (oneDNN notices, cpu_feature_guard, E0000 ... lines).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    if threads:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+        os.environ["TF_NUM_INTEROP_THREADS"] = str(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        if backend == "jax":
+            os.environ["XLA_FLAGS"] = (
+                f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false "
+                f"intra_op_parallelism_threads={threads}"
+            ).strip()
+    for name in ("absl", "tensorflow", "jax._src.xla_bridge"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="keras")
+
+
+@contextmanager
+def native_stderr_hidden() -> Iterator[None]:
+    """Hide what native libraries print straight to the stderr file descriptor while they load
+    (TensorFlow's oneDNN notice comes before its log settings apply); Python errors still show."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras() -> ModuleType:
+    """Keras on the backend chosen by `use_backend`, with that backend's runtime loaded quietly."""
+    with native_stderr_hidden():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow  # noqa: F401
+    return keras

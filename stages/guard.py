@@ -1,0 +1,98 @@
+"""A stage never records a lie: it fails if its params or code change while it runs.
+
+DVC hashes a stage's deps and params after its command ends, so an edit made mid-run would be
+recorded beside outputs computed from the old values. `InputsGuard` snapshots params.yaml and the
+project's modules when the stage starts; `check()` compares them when it ends and, if something
+this stage depends on changed, removes the outputs it wrote and exits non-zero, so DVC records
+nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CODE = Path(__file__).resolve().parent
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}{key}."))
+        return flat
+    return {prefix.rstrip("."): value}
+
+
+def code_hashes() -> dict[str, str]:
+    return {
+        f"stages/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(CODE.glob("*.py"))
+    }
+
+
+def _declared(stage: str) -> tuple[list[str], set[str]] | None:
+    """The params keys and file deps DVC declares for `stage`, or None if unknown."""
+    try:
+        from dvc.repo import Repo
+
+        with Repo() as repo:
+            (found,) = repo.stage.collect(stage)
+        keys = [key for dep in found.deps if hasattr(dep, "params") for key in dep.params]
+        files = {str(Path(dep.def_path)) for dep in found.deps if not hasattr(dep, "params")}
+        return keys, files
+    except Exception:  # outside DVC, or the stage is gone from dvc.yaml: everything counts
+        return None
+
+
+class InputsGuard:
+    def __init__(self, label: str, params_file: str | Path = "params.yaml") -> None:
+        self.label, self.params_file = label, Path(params_file)
+        self.params_text = self.params_file.read_text()
+        self.code = code_hashes()
+
+    def changes(self) -> list[str]:
+        """What changed since the start, limited to what this stage declares in dvc.yaml."""
+        now_text = self.params_file.read_text() if self.params_file.exists() else ""
+        now_code = code_hashes()
+        if now_text == self.params_text and now_code == self.code:
+            return []
+        before = _flatten(yaml.safe_load(self.params_text) or {})
+        try:
+            after = _flatten(yaml.safe_load(now_text) or {})
+        except yaml.YAMLError:
+            after = {}
+        params = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        code = sorted(
+            p for p in self.code.keys() | now_code.keys() if self.code.get(p) != now_code.get(p)
+        )
+        declared = _declared(os.environ["DVC_STAGE"]) if "DVC_STAGE" in os.environ else None
+        if declared:
+            keys, files = declared
+            params = [p for p in params if any(p == k or p.startswith(f"{k}.") for k in keys)]
+            code = [c for c in code if c in files]
+        missing = object()
+        shown = [f"{k} {before.get(k, missing)!r} → {after.get(k, missing)!r}" for k in params]
+        return [s.replace(f"{missing!r}", "(absent)") for s in shown] + [
+            f"{c} edited" for c in code
+        ]
+
+    def check(self, *outputs: str | Path) -> None:
+        """Exit non-zero, removing `outputs`, if the stage's inputs changed while it ran."""
+        changed = self.changes()
+        if not changed:
+            return
+        for output in map(Path, outputs):
+            if output.is_dir():
+                shutil.rmtree(output, ignore_errors=True)
+            elif output.exists():
+                output.unlink()
+        raise SystemExit(
+            f"{self.label}: inputs changed while it ran: {'; '.join(changed)}. "
+            "Nothing was recorded; run `dvc repro` again."
+        )
