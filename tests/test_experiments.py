@@ -1,4 +1,5 @@
-"""Team workflows with real DVC: experiments, the queue on two workers, and sharing via remotes."""
+"""Team workflows with real DVC: a grid sweep on two workers scored on the validation split, and
+sharing results and experiments through remotes."""
 
 from __future__ import annotations
 
@@ -7,32 +8,77 @@ import time
 
 import pytest
 
-from tests.conftest import DVC, run
+from tests.tiny_project import DVC, commit_all, run
 
 pytestmark = pytest.mark.pipeline
 
 
-def commit_all(repo, message: str) -> None:
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", message], repo)
-
-
-def exp_rows(repo) -> list[dict]:
-    """`dvc exp show --json` flattened to one dict per experiment (name, params, metrics)."""
-    rows = []
+def exp_rows(repo) -> dict[str, dict]:
+    """`dvc exp show --json` as {name: {params, metrics}} (report.json is the one metrics file)."""
+    rows = {}
     for baseline in json.loads(run([*DVC, "exp", "show", "--json"], repo).stdout):
         for exp in [baseline] + [e for ex in baseline.get("experiments") or [] for e in ex["revs"]]:
             data = exp.get("data") or {}
-            rows.append(
-                {
-                    "name": exp.get("name") or exp.get("rev"),
-                    "params": data.get("params", {}).get("params.yaml", {}).get("data", {}),
-                    "metrics": {
-                        k: v.get("data", {}) for k, v in (data.get("metrics") or {}).items()
-                    },
-                }
-            )
+            rows[exp.get("name") or exp.get("rev")] = {
+                "params": data.get("params", {}).get("params.yaml", {}).get("data", {}),
+                "metrics": data.get("metrics", {}).get("metrics/report.json", {}).get("data", {}),
+            }
     return rows
+
+
+def test_a_grid_sweep_runs_two_at_a_time_and_scores_on_the_validation_split(reproduced_project):
+    project = reproduced_project
+    run(
+        [
+            *DVC,
+            "exp",
+            "run",
+            "--queue",
+            "-S",
+            "models.lstm.units=[4],[6]",
+            "-S",
+            "train.validation_split=0.2",
+        ],
+        project,
+    )
+    run([*DVC, "queue", "start", "-j", "2"], project)
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        status = run([*DVC, "queue", "status"], project).stdout
+        if "Running" not in status and "Queued" not in status:
+            break
+        time.sleep(3)
+    assert "Failed" not in status and status.count("Success") == 2, status
+    swept = [
+        row
+        for row in exp_rows(project).values()
+        if row["params"]["train"]["validation_split"] == 0.2
+    ]
+    assert sorted(row["params"]["models"]["lstm"]["units"] for row in swept) == [[4], [6]]
+    assert all(0 <= float(row["metrics"]["lstm"]) <= 1 for row in swept)
+    shown = run(
+        [
+            *DVC,
+            "exp",
+            "show",
+            "--csv",
+            "--sort-by",
+            "metrics/report.json:lstm",
+            "--sort-order",
+            "desc",
+        ],
+        project,
+    ).stdout.splitlines()
+    column = shown[0].split(",").index("lstm")
+    values = [line.split(",")[column] for line in shown[1:] if line.split(",")[column]]
+    assert len(values) >= 3 and values[-2:] == sorted(values[-2:], reverse=True), values
+    run(
+        [*DVC, "exp", "apply", next(n for n, r in exp_rows(project).items() if r in swept)], project
+    )
+    runs = json.loads((project / "metrics/runs/lstm.json").read_text())
+    assert runs["held_out"] == "validation"  # the sweep never scored on the test split
+    assert "validation accuracy over seeds" in (project / "metrics/report.md").read_text()
+    run([*DVC, "queue", "stop"], project, check=False)
 
 
 def test_share_through_remotes_then_pull_retrains_nothing_and_experiments_travel(
@@ -59,45 +105,9 @@ def test_share_through_remotes_then_pull_retrains_nothing_and_experiments_travel
     # An experiment made in the first clone reaches the second through the remotes.
     run([*DVC, "exp", "run", "-n", "lstm60", "-S", "models.lstm.units=60"], project)
     diff = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
-    assert (
-        diff["metrics/runs/lstm-1.json"]["params"]["new"]
-        != diff["metrics/runs/lstm-1.json"]["params"]["old"]
-    )
+    assert list(diff["metrics/report.json"]) == ["lstm"]
     run([*DVC, "exp", "push", "origin", "lstm60"], project)
     run([*DVC, "exp", "pull", "origin", "lstm60"], clone)
-    rows = {row["name"]: row for row in exp_rows(clone)}
-    assert "lstm60" in rows
+    rows = exp_rows(clone)
     assert rows["lstm60"]["params"]["models"]["lstm"]["units"] == 60
-    assert "metrics/runs/lstm-1.json" in rows["lstm60"]["metrics"]
-
-
-def test_queued_experiments_run_on_two_workers(reproduced_project):
-    project = reproduced_project
-    for units in (6, 9):
-        run(
-            [
-                *DVC,
-                "exp",
-                "run",
-                "--queue",
-                "-n",
-                f"lstm{units}",
-                "-S",
-                f"models.lstm.units=[{units}]",
-            ],
-            project,
-        )
-    run([*DVC, "queue", "start", "-j", "2"], project)
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        status = run([*DVC, "queue", "status"], project).stdout
-        if "Running" not in status and "Queued" not in status:
-            break
-        time.sleep(3)
-    assert "Failed" not in status, status
-    rows = {row["name"]: row for row in exp_rows(project)}
-    for units in (6, 9):
-        row = rows[f"lstm{units}"]
-        assert row["params"]["models"]["lstm"]["units"] == [units]
-        assert row["metrics"]["metrics/runs/lstm-1.json"]["params"] > 0
-    run([*DVC, "queue", "stop"], project, check=False)
+    assert 0 <= float(rows["lstm60"]["metrics"]["lstm"]) <= 1

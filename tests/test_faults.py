@@ -1,4 +1,5 @@
-"""Faults: a killed training resumes, a backup never crosses runs, DVC's lock stops a second repro."""
+"""Faults: a killed training resumes, a backup never crosses runs, one training per run, a bad
+params file deletes nothing, a mid-run edit records nothing, damaged inputs are refused by name."""
 
 from __future__ import annotations
 
@@ -11,13 +12,24 @@ import time
 
 import pytest
 
-from tests.conftest import DVC, ENV, run, set_params
+from tests.tiny_project import DVC, ENV, lock, run, set_params, stale
 
 pytestmark = pytest.mark.pipeline
+TRAIN_LSTM = [
+    "python",
+    "-m",
+    "stages.train",
+    "lstm",
+    "data/prepared",
+    "models/lstm",
+    "metrics/curves/lstm.csv",
+    "metrics/training/lstm.json",
+]
 
 
 def start(cmd, repo) -> subprocess.Popen:
     env = {**ENV, "KERAS_HOME": os.environ["KERAS_HOME"], "PYTHONUNBUFFERED": "1"}
+    env["PROGRESS_EVERY"] = "0"  # a progress line every epoch, to kill or edit at a known one
     return subprocess.Popen(
         cmd,
         cwd=repo,
@@ -42,77 +54,152 @@ def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 180) -> 
     raise AssertionError(f"never saw {needle!r}; output:\n{''.join(seen)[-3000:]}")
 
 
-def kill_after_epoch(repo, epoch: int, target: str = "train@lstm-1") -> None:
-    """`dvc repro <target>` killed with SIGKILL (whole process group) once `epoch` has finished."""
+def kill_after_epoch(repo, epoch: int, target: str = "train@lstm") -> None:
+    """`dvc repro <target>` killed with SIGKILL (whole process group) after `epoch` shows."""
     proc = start([*DVC, "repro", target], repo)
-    wait_for_line(proc, f"epoch {epoch + 1}/")  # epoch `epoch` and its backup are complete
+    wait_for_line(proc, f"epoch {epoch}/")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    time.sleep(1)  # let the OS release the killed workers' locks
 
 
 @pytest.fixture
 def slow_project(project):
-    """Enough epochs that a kill lands mid-training."""
-    set_params(project, lambda p: p["train"].update(epochs=40))
+    """Enough epochs that a kill lands mid-training; a progress line and backup every epoch."""
+    set_params(project, lambda p: p["train"].update(epochs=60, checkpoint_every=2))
     run([*DVC, "repro", "prepare"], project)
     return project
 
 
-def curve_steps(repo, run_name: str) -> list[int]:
-    lines = (repo / "metrics/curves" / run_name / "loss.tsv").read_text().splitlines()[1:]
-    return [int(line.split("\t")[0]) for line in lines]
+def curve_epochs(repo, model: str) -> list[int]:
+    lines = (repo / "metrics/curves" / f"{model}.csv").read_text().splitlines()[1:]
+    return [int(line.split(",")[1]) for line in lines if line.split(",")[2] == "train"]
 
 
-def test_killed_training_resumes_from_its_last_epoch(slow_project):
+def training(repo, model: str = "lstm") -> dict:
+    return json.loads((repo / f"metrics/training/{model}.json").read_text())["seeds"][0]
+
+
+def test_killed_training_resumes_from_its_last_backup(slow_project):
     repo = slow_project
-    kill_after_epoch(repo, 5)
-    assert not (repo / "models/lstm-1.keras").exists()  # nothing half-written for DVC to cache
-    assert not (repo / "metrics/training/lstm-1.json").exists()
+    kill_after_epoch(repo, 9)
+    assert not (repo / "models/lstm").exists()  # nothing half-written for DVC to cache
+    assert not (repo / "metrics/training/lstm.json").exists()
 
-    run([*DVC, "repro", "train@lstm-1"], repo)
-    summary = json.loads((repo / "metrics/training/lstm-1.json").read_text())
-    assert 5 <= summary["epochs_resumed"] < 40
-    assert summary["epochs"] == 40
-    assert curve_steps(repo, "lstm-1") == list(range(40))  # every epoch logged exactly once
-    assert (repo / "models/lstm-1.keras").exists()
+    run([*DVC, "repro", "train@lstm"], repo)
+    summary = training(repo)
+    assert 8 <= summary["epochs_resumed"] < 60 and summary["epochs_resumed"] % 2 == 0
+    assert curve_epochs(repo, "lstm") == list(range(1, 61))  # every epoch logged exactly once
+    assert (repo / "models/lstm/seed-1.keras").exists()
     assert not (repo / ".train-backups/lstm-1").exists()  # backup removed after success
-    assert "train@lstm-1" not in json.loads(run([*DVC, "status", "--json"], repo).stdout)
+    assert "train@lstm" not in stale(repo)
 
 
 def test_a_backup_from_another_spec_is_not_resumed(slow_project):
     repo = slow_project
     kill_after_epoch(repo, 5)
     set_params(repo, lambda p: p["models"]["lstm"].update(units=[7]))
-    run([*DVC, "repro", "train@lstm-1"], repo)
-    summary = json.loads((repo / "metrics/training/lstm-1.json").read_text())
-    assert summary["epochs_resumed"] == 0
+    run([*DVC, "repro", "train@lstm"], repo)
+    assert training(repo)["epochs_resumed"] == 0
 
 
 def test_resume_false_starts_from_zero(slow_project):
     repo = slow_project
     kill_after_epoch(repo, 5)
     set_params(repo, lambda p: p["train"].update(resume=False))
-    run([*DVC, "repro", "train@lstm-1"], repo)
-    assert json.loads((repo / "metrics/training/lstm-1.json").read_text())["epochs_resumed"] == 0
+    run([*DVC, "repro", "train@lstm"], repo)
+    assert training(repo)["epochs_resumed"] == 0
 
 
-def test_second_repro_is_refused_by_dvc_lock_and_first_finishes(slow_project):
+def test_a_second_process_on_the_same_run_exits_with_a_clear_message(slow_project):
     repo = slow_project
-    first = start([*DVC, "repro", "train@vanilla_rnn-1"], repo)
+    first = start(TRAIN_LSTM, repo)
+    wait_for_line(first, "epoch 2/")
+    second = run(TRAIN_LSTM, repo, check=False)
+    assert second.returncode != 0
+    assert re.search(r"another process \(pid \d+\) is training this run", second.stderr)
+    first.stdout.read()
+    assert first.wait(timeout=300) == 0  # the first one was not disturbed
+    assert training(repo)["epochs"] == 60
+
+
+def test_second_repro_is_refused_by_dvc_lock(slow_project):
+    repo = slow_project
+    first = start([*DVC, "repro", "train@vanilla_rnn"], repo)
     wait_for_line(first, "epoch 2/")
     second = run([*DVC, "repro"], repo, check=False)
     assert second.returncode != 0
-    # DVC's lock: the repo lock ("Unable to acquire lock") or, since DVC 3, the per-path rwlock.
     assert re.search(r"Unable to acquire lock|is busy, it is being blocked by", second.stderr)
-    first.stdout.read()
-    assert first.wait(timeout=300) == 0
-    assert "train@vanilla_rnn-1" not in json.loads(run([*DVC, "status", "--json"], repo).stdout)
-    assert json.loads((repo / "metrics/training/vanilla_rnn-1.json").read_text())["epochs"] == 40
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
 
 
-def test_a_typo_in_params_stops_every_stage_before_work(project):
-    set_params(project, lambda p: p["train"].update(epohcs=3))
-    result = run([*DVC, "repro"], project, check=False)
+def test_params_edited_mid_run_record_nothing(slow_project):
+    repo = slow_project
+    proc = start([*DVC, "repro", "train@lstm"], repo)
+    wait_for_line(proc, "epoch 2/")
+    set_params(repo, lambda p: p["models"]["lstm"].update(units=[20]))
+    output = proc.stdout.read()
+    assert proc.wait(timeout=300) != 0
+    assert "train lstm: inputs changed while it ran: models.lstm.units [50] → [20]" in output
+    assert "train@lstm" not in lock(repo)  # DVC recorded nothing
+    assert not (repo / "models/lstm").exists()
+
+
+def test_a_typo_deletes_nothing_and_fixing_it_reruns_nothing(reproduced_project):
+    repo = reproduced_project
+    outputs = ["models/lstm/seed-1.keras", "metrics/training/lstm.json", "metrics/runs/lstm.json"]
+    set_params(repo, lambda p: p["train"].update(epohcs=p["train"].pop("epochs")))
+    result = run([*DVC, "repro"], repo, check=False)
     assert result.returncode != 0
     assert "train.epohcs: unknown key (did you mean 'epochs'?)" in result.stdout + result.stderr
-    assert not (project / "data/raw/reuters.npz").exists()
+    assert all((repo / path).exists() for path in outputs)
+
+    set_params(repo, lambda p: p["train"].update(epochs=p["train"].pop("epohcs")))
+    again = run([*DVC, "repro"], repo).stdout
+    assert re.findall(r"Running stage '([^']+)'", again) == ["validate"]
+    assert stale(repo) == set()
+
+
+def test_an_unknown_section_is_refused_even_when_everything_is_up_to_date(reproduced_project):
+    repo = reproduced_project
+    (repo / "params.yaml").write_text((repo / "params.yaml").read_text() + "foo: 1\n")
+    result = run([*DVC, "repro"], repo, check=False)
+    assert result.returncode != 0 and "foo: unknown key" in result.stdout + result.stderr
+
+
+def test_a_missing_params_file_is_named(reproduced_project):
+    (reproduced_project / "params.yaml").unlink()
+    result = run([*DVC, "repro"], reproduced_project, check=False)
+    assert result.returncode != 0 and "'params.yaml' does not exist" in result.stderr
+
+
+def test_a_bad_experiment_value_deletes_nothing(reproduced_project):
+    repo = reproduced_project
+    result = run([*DVC, "exp", "run", "-S", "train.epochs=-1"], repo, check=False)
+    assert result.returncode != 0
+    assert "train.epochs: -1 is not allowed" in result.stdout + result.stderr
+    assert (repo / "models/lstm/seed-1.keras").exists()
+
+
+def test_a_changed_prepared_array_is_refused_by_name(reproduced_project):
+    import numpy as np
+
+    labels = reproduced_project / "data/prepared/labels_test.npy"
+    changed = np.load(labels)
+    changed[:] = 3
+    np.save(labels, changed)
+    result = run([*DVC, "repro", "-f", "-s", "evaluate@lstm"], reproduced_project, check=False)
+    assert result.returncode != 0
+    assert "labels_test.npy: sha256" in result.stderr and "does not match" in result.stderr
+
+
+def test_a_damaged_model_file_is_refused_by_name(reproduced_project):
+    model = reproduced_project / "models/lstm/seed-1.keras"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    result = run([*DVC, "repro", "-f", "-s", "evaluate@lstm"], reproduced_project, check=False)
+    assert result.returncode != 0
+    assert "models/lstm/seed-1.keras: sha256" in result.stderr
+    assert "dvc repro -f train@lstm" in result.stderr

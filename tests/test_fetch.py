@@ -7,9 +7,17 @@ import shutil
 
 import pytest
 
-from stages.fetch import FetchError, fetch, sha256_of
+from stages.dataset import sha256_of
+from stages.fetch import FetchError, fetch
 from stages.params import DataParams
-from tests.conftest import PROJECT, REAL_NPZ, REAL_SHA256, needs_real_data, run, write_synthetic_npz
+from tests.tiny_project import (
+    PROJECT,
+    REAL_NPZ,
+    REAL_SHA256,
+    needs_real_data,
+    run,
+    write_synthetic_npz,
+)
 
 # Port 9 (discard) on loopback: refused at once, so a "download" fails fast and offline.
 UNREACHABLE = "http://127.0.0.1:9/reuters.npz"

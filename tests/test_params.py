@@ -7,8 +7,8 @@ import copy
 import pytest
 import yaml
 
-from stages.params import ParamsError, load_params, parse_params
-from tests.conftest import PROJECT
+from stages.params import BASELINE_KINDS, ParamsError, load_params, parse_params
+from tests.tiny_project import PROJECT
 
 DEFAULT = yaml.safe_load((PROJECT / "params.yaml").read_text())
 
@@ -27,7 +27,15 @@ def test_project_params_are_valid_and_typed():
     assert params.data.test_split == 0.3 and params.data.seed == 113
     assert params.train.epochs == 200 and params.train.batch_size == 50
     assert params.models["stacked_lstm"].units == (50, 50)
-    assert params.report.published["lstm"] == 0.8464
+    assert params.models["avg_embedding"].kind == "averaged_embedding"
+    assert set(params.report.published) == {
+        "vanilla_rnn",
+        "stacked_vanilla_rnn",
+        "lstm",
+        "stacked_lstm",
+    }
+    with pytest.raises(Exception, match="frozen"):
+        params.train.epochs = 3  # the stages get read-only values
 
 
 @pytest.mark.parametrize(
@@ -37,39 +45,45 @@ def test_project_params_are_valid_and_typed():
             lambda p: p["train"].update(epohcs=p["train"].pop("epochs")),
             "train.epohcs: unknown key (did you mean 'epochs'?)",
         ),
-        (lambda p: p["train"].pop("batch_size"), "train.batch_size: missing"),
+        (lambda p: p["train"].pop("batch_size"), "train.batch_size: missing (required)"),
         (
             lambda p: p["train"].update(epochs="200"),
-            "train.epochs: expected an integer, found '200'",
+            "train.epochs: '200' is not allowed (input should be a valid integer)",
         ),
-        (lambda p: p["train"].update(epochs=0), "train.epochs: 0 is not allowed (allowed: >= 1)"),
+        (
+            lambda p: p["train"].update(epochs=0),
+            "train.epochs: 0 is not allowed (input should be greater than or equal to 1)",
+        ),
         (lambda p: p["train"].update(batch_size=0), "train.batch_size: 0 is not allowed"),
         (
             lambda p: p["train"].update(learning_rate=0),
-            "train.learning_rate: 0 is not allowed (allowed: > 0)",
+            "train.learning_rate: 0 is not allowed (input should be greater than 0)",
         ),
         (lambda p: p["train"].update(seeds=[]), "train.seeds: [] is not allowed"),
         (
             lambda p: p["train"].update(backend="torch"),
-            "train.backend: 'torch' is not allowed (allowed: tensorflow | jax)",
+            "train.backend: 'torch' is not allowed (input should be 'tensorflow' or 'jax')",
         ),
         (lambda p: p["data"].update(test_split=1.0), "data.test_split: 1.0 is not allowed"),
         (lambda p: p["data"].update(test_split=0), "data.test_split: 0 is not allowed"),
-        (lambda p: p["data"].update(maxlen=1), "data.maxlen: 1 is not allowed (allowed: >= 2)"),
+        (
+            lambda p: p["data"].update(maxlen=1),
+            "data.maxlen: 1 is not allowed (input should be greater than or equal to 2)",
+        ),
         (lambda p: p["data"].update(num_words=3), "data.num_words: 3 is not allowed"),
         (lambda p: p["data"].update(sha256="abc"), "data.sha256: 'abc' is not allowed"),
         (
             lambda p: p["models"]["lstm"].update(cell="lstn"),
-            "models.lstm.cell: 'lstn' is not allowed (allowed: simple_rnn | lstm | gru)",
+            "models.lstm.cell: 'lstn' is not allowed (input should be 'simple_rnn', 'lstm' or 'gru')",
         ),
         (lambda p: p["models"]["lstm"].update(units=[]), "models.lstm.units: [] is not allowed"),
         (
             lambda p: p["models"]["lstm"].update(units=[50, 0]),
-            "models.lstm.units: [50, 0] is not allowed",
+            "models.lstm.units.1: 0 is not allowed",
         ),
         (
             lambda p: p["models"]["lstm"].update(units=[-5]),
-            "models.lstm.units: [-5] is not allowed",
+            "models.lstm.units.0: -5 is not allowed",
         ),
         (
             lambda p: p["models"].update({"my-lstm": {"cell": "lstm", "units": [8]}}),
@@ -79,8 +93,34 @@ def test_project_params_are_valid_and_typed():
             lambda p: p["models"].update({"Big LSTM": {"cell": "lstm", "units": [8]}}),
             "models.Big LSTM: name not usable",
         ),
-        (lambda p: p.update(trian={}), "params.trian: unknown key (did you mean 'train'?)"),
-        (lambda p: p.pop("data"), "params.data: missing"),
+        (lambda p: p.update(trian={}), "trian: unknown key (did you mean 'train'?)"),
+        (lambda p: p.pop("data"), "data: missing (required)"),
+        (
+            lambda p: p["train"].update(resum=False),
+            "train.resum: unknown key (did you mean 'resume'?)",
+        ),
+        (lambda p: p["train"].update(seeds=[1, 1]), "train.seeds: seeds must be distinct"),
+        (
+            lambda p: p["train"].update(validation_split=1),
+            "train.validation_split: 1 is not allowed",
+        ),
+        (
+            lambda p: p["models"].update(x={"kind": "transformer"}),
+            "models.x: kind 'transformer' is not allowed (kind must be one of recurrent | "
+            "averaged_embedding)",
+        ),
+        (
+            lambda p: p["models"]["avg_embedding"].update(embeding_dim=3),
+            "models.avg_embedding.embeding_dim: unknown key (did you mean 'embedding_dim'?)",
+        ),
+        (
+            lambda p: p["baselines"].update(svm={"kind": "svm"}),
+            "baselines.svm: kind 'svm' is not allowed (kind must be one of majority | tfidf_logreg)",
+        ),
+        (
+            lambda p: p["baselines"]["tfidf_logreg"].update(CC=1),
+            "baselines.tfidf_logreg.CC: unknown key (did you mean 'C'?)",
+        ),
         (
             lambda p: p["report"].update(comparisons=[["lstm", "gru9"]]),
             "report.comparisons: ['lstm', 'gru9'] must be a pair",
@@ -107,7 +147,7 @@ def test_invalid_yaml_and_missing_file_are_clear(tmp_path):
     bad.write_text("train: [epochs: 1\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(bad)
-    with pytest.raises(ParamsError, match="not found"):
+    with pytest.raises(ParamsError, match="absent.yaml not found.*git checkout absent.yaml"):
         load_params(tmp_path / "absent.yaml")
 
 
@@ -115,3 +155,9 @@ def test_a_bare_number_of_units_means_one_layer():
     raw = copy.deepcopy(DEFAULT)
     raw["models"]["lstm"]["units"] = 60
     assert parse_params(raw).models["lstm"].units == (60,)
+
+
+def test_every_baseline_kind_has_one_builder():
+    from stages.baseline import BUILDERS
+
+    assert set(BUILDERS) == set(BASELINE_KINDS.values())

@@ -1,29 +1,19 @@
-"""Real `dvc repro` / `dvc metrics` / `dvc exp` runs on a project copy with tiny params."""
+"""Real `dvc repro` / `dvc metrics` / `dvc plots` / `dvc exp show` on a tiny project copy."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+import shutil
 
 import pytest
-import yaml
 
-from tests.conftest import DVC, run, set_params
+from tests.tiny_project import DVC, changed_stages, lock, run, set_params, stale
 
 pytestmark = pytest.mark.pipeline
-MODELS = ["vanilla_rnn", "stacked_vanilla_rnn", "lstm", "stacked_lstm"]
-
-
-def lock(repo) -> dict:
-    return yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
-
-
-def changed_stages(before: dict, after: dict) -> set[str]:
-    """Stages whose dvc.lock entry (deps, params, outs hashes) differs: what DVC re-ran."""
-    return {name for name in after if before.get(name) != after[name]}
-
-
-def stale(repo) -> set[str]:
-    return set(json.loads(run([*DVC, "status", "--json"], repo).stdout))
+LIBRARY_NOISE = re.compile(r"I0000|E0000|W0000|absl|oneDNN|cpu_feature_guard|tensorflow/|xla")
 
 
 def test_prepare_is_cached_and_maxlen_reruns_prepare_not_fetch(project):
@@ -33,74 +23,93 @@ def test_prepare_is_cached_and_maxlen_reruns_prepare_not_fetch(project):
     x_train = np.load(project / "data/prepared/x_train.npy")
     assert x_train.shape[1:] == (29, 1) and x_train.dtype == np.float32
     first = lock(project)
-    assert set(first) == {"fetch", "prepare"}
-    assert "fetch" not in stale(project) and "prepare" not in stale(project)
-
+    assert set(first) == {"validate", "fetch", "prepare"}
     run([*DVC, "repro", "prepare"], project)
     assert lock(project) == first  # nothing re-ran
 
     set_params(project, lambda p: p["data"].update(maxlen=20))
-    assert {"fetch", "prepare"} & stale(project) == {"prepare"}
+    assert stale(project) & {"validate", "fetch", "prepare"} == {"validate", "prepare"}
     run([*DVC, "repro", "prepare"], project)
-    assert changed_stages(first, lock(project)) == {"prepare"}
+    assert changed_stages(first, lock(project)) == {"validate", "prepare"}
     assert np.load(project / "data/prepared/x_train.npy").shape[1:] == (19, 1)
 
 
-def test_whole_pipeline_metrics_rerun_scope_diff_and_determinism(full_project):
-    project = full_project
-    run([*DVC, "repro"], project)
+def test_a_tiny_repro_prints_progress_and_no_library_log_lines(reproduced_project):
+    shutil.rmtree(reproduced_project / "models/lstm")  # no kept seed: train it again
+    out = run([*DVC, "repro", "train@lstm"], reproduced_project)
+    text = out.stdout + out.stderr
+    assert not LIBRARY_NOISE.search(text), text
+    assert re.search(r"train lstm seed 1: epoch 2/2: accuracy .* test accuracy .* s left", text)
+
+
+def test_one_metrics_file_and_views_a_person_can_read(reproduced_project):
+    project = reproduced_project
     shown = json.loads(run([*DVC, "metrics", "show", "--json"], project).stdout)
     files = next(iter(shown.values()))["data"]
-    runs = {
-        json.loads((project / f).read_text())["model"]
-        for f in files
-        if f.startswith("metrics/runs/")
-    }
-    assert runs == set(MODELS)
-    report = (project / "metrics/report.md").read_text()
-    assert all(f"| {m} " in report for m in MODELS) and "baseline: tfidf_logreg" in report
-    run([*DVC, "plots", "show", "-o", str(project / "plots")], project)
-    assert (project / "plots/index.html").exists()
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "baseline run"], project)
+    assert list(files) == ["metrics/report.json"]
+    assert set(files["metrics/report.json"]["data"]) == {"vanilla_rnn", "lstm", "majority"}
 
+    header = next(csv.reader(io.StringIO(run([*DVC, "exp", "show", "--csv"], project).stdout)))
+    assert header[5:8] == ["vanilla_rnn", "lstm", "majority"]  # then params and deps
+    assert header[8] == "train.epochs"  # the first params column: what experiments change
+
+    plots = json.loads(run([*DVC, "plots", "show", "--json"], project).stdout)["data"]
+    titles = [plot[0]["content"]["title"] for plot in plots.values()]
+    assert len(plots) == 4, list(plots)  # summary, confusion, one learning-curves plot per model
+    assert titles[0].startswith("Held-out accuracy per model")
+    assert [t.split(":")[0] for t in titles if "per epoch" in t] == ["vanilla_rnn", "lstm"]
+
+
+def test_changing_lstm_units_reruns_only_lstm_and_diff_shows_only_it(reproduced_project):
+    project = reproduced_project
     before = lock(project)
-    lstm_metrics = json.loads((project / "metrics/runs/lstm-1.json").read_text())
     set_params(project, lambda p: p["models"]["lstm"].update(units=[12]))
     run([*DVC, "repro"], project)
-    assert changed_stages(before, lock(project)) == {"train@lstm-1", "evaluate@lstm-1", "report"}
+    assert changed_stages(before, lock(project)) == {
+        "validate",
+        "train@lstm",
+        "evaluate@lstm",
+        "report",
+    }
     diff = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
-    assert (
-        diff["metrics/runs/lstm-1.json"]["params"]["new"]
-        != diff["metrics/runs/lstm-1.json"]["params"]["old"]
-    )
-    assert not any(path.startswith("metrics/runs/vanilla") for path in diff)
-
-    # Same params, trained again from scratch: identical accuracy, F1 and loss.
-    again = json.loads((project / "metrics/runs/lstm-1.json").read_text())
-    run([*DVC, "repro", "--force", "--single-item", "train@lstm-1"], project)
-    run([*DVC, "repro", "--force", "--single-item", "evaluate@lstm-1"], project)
-    rerun = json.loads((project / "metrics/runs/lstm-1.json").read_text())
-    for key in ("accuracy", "f1_macro", "f1_weighted", "loss"):
-        assert rerun[key] == again[key], key
-    assert lstm_metrics["params"] != rerun["params"]
+    rows = [(path, key) for path, metrics in diff.items() for key in metrics]
+    assert rows == [("metrics/report.json", "lstm")], rows
+    again = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
+    assert [(p, k) for p, m in again.items() for k in m] == rows  # a stable order
+    assert "train_seconds" not in json.dumps(diff)
 
 
-def test_parallel_runner_brings_the_pipeline_up_to_date(project):
-    run(["python", "tools/parallel_repro.py", "--jobs", "2"], project)
-    assert stale(project) == set()
-    assert {"train@lstm-1", "evaluate@vanilla_rnn-1", "report"} <= set(lock(project))
-    assert json.loads((project / "metrics/runs/lstm-1.json").read_text())["epochs"] == 2
-    assert "Running stage" not in run([*DVC, "repro"], project).stdout
+def test_same_params_retrained_give_identical_metrics(reproduced_project):
+    project = reproduced_project
+    first = (project / "metrics/runs/lstm.json").read_text()
+    shutil.rmtree(project / "models/lstm")  # no kept seed to reuse: train from scratch
+    (project / "metrics/training/lstm.json").unlink()
+    run([*DVC, "repro"], project)
+    assert (project / "metrics/runs/lstm.json").read_text() == first
+
+
+def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
+    def seeds(name: str) -> dict:
+        facts = json.loads((reproduced_project / f"metrics/training/{name}.json").read_text())
+        return {run["seed"]: run for run in facts["seeds"]}
+
+    before = seeds("lstm")
+    set_params(reproduced_project, lambda p: p["train"].update(seeds=[1, 2]))
+    out = run([*DVC, "repro"], reproduced_project).stdout
+    assert "train lstm: seeds [1] unchanged since their last training; kept" in out
+    after = seeds("lstm")
+    assert after[1] == before[1] and set(after) == {1, 2}  # seed 1 kept as it was
+    assert "seeds [1, 2]" in (reproduced_project / "metrics/report.md").read_text()
+    assert stale(reproduced_project) == set()
 
 
 def test_jax_backend_trains_and_evaluates(project):
     pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
     set_params(project, lambda p: p["train"].update(backend="jax"))
     run([*DVC, "repro"], project)
-    metrics = json.loads((project / "metrics/runs/lstm-1.json").read_text())
-    assert metrics["backend"] == "jax" and metrics["params"] == 12746
-    assert 0 <= metrics["accuracy"] <= 1
+    metrics = json.loads((project / "metrics/runs/lstm.json").read_text())["seeds"]["1"]
+    assert metrics["weights"] == 12746 and 0 <= metrics["accuracy"] <= 1
+    assert json.loads((project / "metrics/training/lstm.json").read_text())["backend"] == "jax"
 
 
 STAGE_IMPORTS = """
@@ -116,27 +125,11 @@ print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules
     [
         ("stages.fetch", ["data/raw/reuters.npz"]),
         ("stages.prepare", ["data/raw/reuters.npz", "data/prepared", "metrics/data.json"]),
-        (
-            "stages.baseline",
-            ["tfidf_logreg", "data/prepared", "metrics/baselines/tfidf_logreg.json"],
-        ),
+        ("stages.baseline", ["majority", "data/prepared", "metrics/baselines/majority.json"]),
     ],
 )
 def test_data_stages_do_not_import_tensorflow(project, module, args):
     if module != "stages.fetch":
         run([*DVC, "repro", "prepare"], project)
-    if module == "stages.baseline":
-        set_params(project, lambda p: p["baselines"].update(tfidf_logreg={"kind": "tfidf_logreg"}))
     out = run(["python", "-c", STAGE_IMPORTS.format(module=module, args=args)], project).stdout
     assert "IMPORTED:" in out and "tensorflow" not in out.split("IMPORTED:")[1]
-
-
-def test_adding_a_seed_trains_only_the_new_runs(reproduced_project):
-    before = lock(reproduced_project)
-    set_params(reproduced_project, lambda p: p["train"].update(seeds=[1, 2]))
-    run([*DVC, "repro"], reproduced_project)
-    new_runs = {
-        f"{stage}@{model}-2" for stage in ("train", "evaluate") for model in ("vanilla_rnn", "lstm")
-    }
-    assert changed_stages(before, lock(reproduced_project)) == new_runs | {"report"}
-    assert "seeds [1, 2]" in (reproduced_project / "metrics/report.md").read_text()

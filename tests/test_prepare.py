@@ -12,9 +12,15 @@ import zipfile
 import numpy as np
 import pytest
 
+from stages.dataset import DataError, sha256_of
 from stages.params import DataParams
-from stages.prepare import DataError, facts, pad, prepare, read_raw, split_like_keras
-from tests.conftest import REAL_NPZ, needs_real_data, write_synthetic_npz
+from stages.prepare import facts, pad, prepare, read_raw, split_like_keras
+from tests.tiny_project import REAL_NPZ, needs_real_data, write_synthetic_npz
+
+
+def raw(path):
+    """read_raw with the file's own hash as the expected one (the hash check is tested apart)."""
+    return read_raw(path, sha256_of(path))
 
 
 def data_params(**changes) -> DataParams:
@@ -39,7 +45,7 @@ def test_padding_is_post_with_zeros_and_one_float_feature():
 
 def test_train_and_test_share_one_length_and_labels_are_one_hot(tmp_path):
     write_synthetic_npz(tmp_path / "r.npz")
-    arrays = prepare(*read_raw(tmp_path / "r.npz"), data_params())
+    arrays = prepare(*raw(tmp_path / "r.npz"), data_params())
     assert arrays["x_train"].shape[1:] == arrays["x_test"].shape[1:] == (29, 1)
     assert arrays["y_train"].shape[1] == 46
     assert (arrays["y_train"].argmax(1) == arrays["labels_train"]).all()
@@ -48,7 +54,7 @@ def test_train_and_test_share_one_length_and_labels_are_one_hot(tmp_path):
 
 def test_facts_count_classes_and_majority_accuracy(tmp_path):
     write_synthetic_npz(tmp_path / "r.npz")
-    arrays = prepare(*read_raw(tmp_path / "r.npz"), data_params())
+    arrays = prepare(*raw(tmp_path / "r.npz"), data_params())
     summary = facts(arrays)
     majority = summary["majority_class"]
     assert summary["majority_class_test_accuracy"] == round(
@@ -91,7 +97,7 @@ def test_split_matches_keras_on_synthetic_data(keras_home):
     params = data_params()
     keras_split = keras_load_data(keras_home, params, synthetic=True)
     x_train, y_train, x_test, y_test = split_like_keras(
-        *read_raw(keras_home / "datasets" / "reuters.npz"), params
+        *raw(keras_home / "datasets" / "reuters.npz"), params
     )
     assert keras_split["x_train"] == x_train and keras_split["x_test"] == x_test
     assert keras_split["y_train"] == y_train.tolist() and keras_split["y_test"] == y_test.tolist()
@@ -103,12 +109,12 @@ def test_real_data_equals_keras_load_data_element_for_element(keras_home):
     shutil.copy(REAL_NPZ, keras_home / "datasets" / "reuters.npz")
     real = data_params(num_words=30000, maxlen=50, test_split=0.3, seed=113)
     keras_split = keras_load_data(keras_home, real)
-    x_train, y_train, x_test, y_test = split_like_keras(*read_raw(REAL_NPZ), real)
+    x_train, y_train, x_test, y_test = split_like_keras(*raw(REAL_NPZ), real)
     assert keras_split["x_train"] == x_train and keras_split["x_test"] == x_test
     assert keras_split["y_train"] == y_train.tolist() and keras_split["y_test"] == y_test.tolist()
     assert len(x_train) == 1395 and len(x_test) == 599
 
-    arrays = prepare(*read_raw(REAL_NPZ), real)
+    arrays = prepare(*raw(REAL_NPZ), real)
     assert arrays["x_train"].shape == (1395, 49, 1) and arrays["x_test"].shape == (599, 49, 1)
     assert arrays["y_train"].shape == (1395, 46) and arrays["y_test"].shape == (599, 46)
     assert arrays["x_train"].dtype == np.float32
@@ -145,7 +151,18 @@ def _ragged(*seqs):
             lambda p: _npz(p, x=_ragged([1, 2], [3]), y=np.array([0, -1])),
             "labels must lie in 0..45",
         ),
-        (lambda p: _npz(p, x=_ragged([1, 2], []), y=np.array([0, 1])), "1 empty sequence(s)"),
+        (
+            lambda p: _npz(p, x=_ragged([1, 2], []), y=np.array([0, 1])),
+            "sequence 1 is '[]'; every newswire must be a non-empty list",
+        ),
+        (
+            lambda p: _npz(p, x=_ragged([1, 2], ["a", None]), y=np.array([0, 1])),
+            "sequence 1 is \"['a', None]\"",
+        ),
+        (
+            lambda p: _npz(p, x=np.array([{"a": 1}, [1]], dtype=object), y=np.array([0, 1])),
+            "sequence 0 is \"{'a': 1}\"",
+        ),
         (lambda p: _npz(p, x=_ragged([1, 2], [3]), y=np.array([0])), "as many labels as sequences"),
     ],
 )
@@ -153,7 +170,7 @@ def test_bad_raw_files_name_the_file_the_problem_and_the_fix(tmp_path, make, exp
     path = tmp_path / "reuters.npz"
     make(path)
     with pytest.raises(DataError) as info:
-        read_raw(path)
+        raw(path)
     assert expected in str(info.value) and str(path) in str(info.value)
     assert "dvc repro fetch" in str(info.value)
 
@@ -163,17 +180,42 @@ def test_truncated_real_format_file_is_refused(tmp_path):
     write_synthetic_npz(path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(DataError, match="not a readable npz"):
-        read_raw(path)
+        raw(path)
     assert zipfile.is_zipfile(path) is False
 
 
 def test_a_maxlen_that_keeps_no_sequence_is_refused(tmp_path):
     write_synthetic_npz(tmp_path / "r.npz", n=40)
     with pytest.raises(DataError, match="leave 0 training and 0 test sequences"):
-        prepare(*read_raw(tmp_path / "r.npz"), data_params(maxlen=2))
+        prepare(*raw(tmp_path / "r.npz"), data_params(maxlen=2))
 
 
 def test_a_single_class_test_set_is_refused(tmp_path):
     path = _npz(tmp_path / "r.npz", x=_ragged(*[[1, 2, 3]] * 20), y=np.array([1] * 10 + [3] * 10))
     with pytest.raises(DataError, match="single class"):
-        prepare(*read_raw(path), data_params(test_split=0.05))
+        prepare(*raw(path), data_params(test_split=0.05))
+
+
+class Payload:
+    """Unpickling this writes a marker file: proof that a pickle ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_file_with_another_hash_is_refused_before_anything_is_unpickled(tmp_path):
+    marker = tmp_path / "payload-ran"
+    x = np.empty(2, dtype=object)
+    x[:] = [[1, 2], Payload(marker)]
+    path = _npz(tmp_path / "reuters.npz", x=x, y=np.array([0, 1]))
+    genuine = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
+    with pytest.raises(DataError) as info:
+        read_raw(path, genuine)
+    message = str(info.value)
+    assert f"expected {genuine}" in message and sha256_of(path) in message
+    assert not marker.exists()  # nothing was unpickled
+    np.load(path, allow_pickle=True)["x"]  # the payload is real: loading it does run
+    assert marker.exists()

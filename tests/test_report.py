@@ -1,45 +1,69 @@
-"""report: statistics over seeds, Welch's comparisons and the table, on hand-made runs."""
+"""report: statistics over seeds, Welch's comparisons, the verdict and the table, on made-up runs.
+
+The params are the project's defaults with seeds [1, 2, 3] set here, so a different live
+params.yaml changes nothing.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
-from stages.params import load_params
-from stages.report import baseline_rows, compare, read_runs, summarize, to_markdown
-from tests.conftest import PROJECT
+from stages.params import parse_params
+from stages.report import (
+    best_vs_baseline,
+    compare,
+    read_model_json,
+    summarize,
+    summary_metrics,
+    to_markdown,
+)
+from stages.scoring import METRICS
+from tests.tiny_project import PROJECT, published
 
-PARAMS = load_params(PROJECT / "params.yaml")
+RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())
+RAW["train"]["seeds"] = [1, 2, 3]
+RAW["report"]["comparisons"] = [["vanilla_rnn", "lstm"], ["lstm", "stacked_lstm"]]
+PARAMS = parse_params(RAW)
+ACCURACIES = {
+    "vanilla_rnn": [0.74, 0.75, 0.76],
+    "stacked_vanilla_rnn": [0.75, 0.77, 0.79],
+    "lstm": [0.84, 0.85, 0.86],
+    "stacked_lstm": [0.845, 0.85, 0.855],
+}
 
 
 def fake_runs(accuracies: dict[str, list[float]]) -> pd.DataFrame:
-    rows = []
-    for model, values in accuracies.items():
-        for seed, acc in zip(PARAMS.train.seeds, values, strict=True):
-            rows.append(
-                {
-                    "model": model,
-                    "seed": seed,
-                    "accuracy": acc,
-                    "f1_macro": 0.5,
-                    "f1_weighted": 0.8,
-                    "loss": 1.0,
-                    "params": 100,
-                    "train_seconds": 2.0,
-                }
-            )
-    return pd.DataFrame(rows)
+    others = {m: 0.5 for m in METRICS if m != "accuracy"}
+    return pd.DataFrame(
+        {
+            "model": model,
+            "seed": seed,
+            "accuracy": acc,
+            **others,
+            "weights": 100,
+            "train_seconds": 2.0,
+            "ms_per_epoch": 10.0,
+        }
+        for model, values in accuracies.items()
+        for seed, acc in zip([1, 2, 3], values, strict=True)
+    )
 
 
-RUNS = fake_runs(
-    {
-        "vanilla_rnn": [0.74, 0.75, 0.76],
-        "stacked_vanilla_rnn": [0.75, 0.77, 0.79],
-        "lstm": [0.84, 0.85, 0.86],
-        "stacked_lstm": [0.845, 0.85, 0.855],
-    }
+RUNS = fake_runs(ACCURACIES)
+BASELINES = pd.DataFrame(
+    [
+        {
+            "model": "majority",
+            "kind": "baseline",
+            "seeds": 1,
+            "accuracy_mean": 0.7479,
+            **{f"{m}_mean": 0.1 for m in METRICS if m != "accuracy"},
+        }
+    ]
 )
 
 
@@ -50,39 +74,49 @@ def test_summary_has_mean_std_and_t_interval_per_model():
     assert row["accuracy_std"] == pytest.approx(0.02)
     half = stats.t.ppf(0.975, 2) * 0.02 / np.sqrt(3)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.77 - half, 0.77 + half))
-    assert row["published"] == 0.7746 and row["diff_vs_published"] == pytest.approx(0.77 - 0.7746)
+    expected = published()["stacked_vanilla_rnn"]
+    assert row["published"] == expected
+    assert row["diff_vs_published"] == pytest.approx(0.77 - expected)
 
 
 def test_comparisons_tell_noise_from_a_real_gap():
     result = compare(RUNS, PARAMS).set_index("comparison")
-    assert result.loc["lstm vs vanilla_rnn", "distinguishable_at_0.05"] == "yes"
-    assert result.loc["stacked_lstm vs lstm", "distinguishable_at_0.05"] == "no"
+    assert result.loc["lstm vs vanilla_rnn", "outside_seed_noise"] == "yes"
+    assert result.loc["stacked_lstm vs lstm", "outside_seed_noise"] == "no"
     expected = stats.ttest_ind([0.845, 0.85, 0.855], [0.84, 0.85, 0.86], equal_var=False).pvalue
     assert result.loc["stacked_lstm vs lstm", "p_value"] == pytest.approx(expected)
 
 
-def test_markdown_shows_every_model_baseline_and_the_published_numbers():
-    baselines = pd.DataFrame(
-        [
-            {
-                "model": "majority",
-                "accuracy": 0.7479,
-                "f1_macro": 0.03,
-                "f1_weighted": 0.6,
-                "loss": 9.0,
-            }
-        ]
+def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
+    summary = summarize(RUNS, PARAMS)
+    tfidf = BASELINES.assign(model="tfidf_logreg", accuracy_mean=0.80)
+    verdict = best_vs_baseline(summary, RUNS, tfidf, PARAMS)
+    assert (
+        "**lstm** (0.8500) beats the best baseline **tfidf_logreg** (0.8000) by +0.0500" in verdict
     )
-    table = pd.concat([summarize(RUNS, PARAMS), baseline_rows(baselines)], ignore_index=True)
-    text = to_markdown(table, compare(RUNS, PARAMS), PARAMS)
-    for name in PARAMS.models:
+    assert "outside seed noise" in verdict
+    close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS)
+    assert "inside seed noise" in close and "by +0.0010" in close
+
+
+def test_markdown_shows_every_model_baseline_and_the_published_numbers():
+    table = pd.concat([summarize(RUNS, PARAMS).assign(kind="model"), BASELINES], ignore_index=True)
+    text = to_markdown(table, compare(RUNS, PARAMS), "", PARAMS, "test")
+    for name in ACCURACIES:
         assert f"| {name} " in text
     assert "baseline: majority" in text and "0.7479" in text
-    assert "0.8464" in text and "0.7700 ± 0.0200" in text
-    assert "nan" not in text
+    assert f"{published()['lstm']:.4f}" in text and "0.7700 ± 0.0200" in text
+    assert "nan" not in text and "test accuracy over seeds [1, 2, 3]" in text
+
+
+def test_the_metrics_file_holds_only_accuracy_mean_and_spread():
+    table = pd.concat([summarize(RUNS, PARAMS).assign(kind="model"), BASELINES], ignore_index=True)
+    metrics = summary_metrics(table)
+    assert metrics["lstm"] == "0.8500 ± 0.0100"
+    assert metrics["majority"] == "0.7479"
 
 
 def test_missing_runs_are_named(tmp_path):
-    (tmp_path / "lstm-1.json").write_text('{"model": "lstm", "seed": 1, "accuracy": 0.8}')
-    with pytest.raises(SystemExit, match="vanilla_rnn seed 1"):
-        read_runs(tmp_path, PARAMS)
+    (tmp_path / "lstm.json").write_text("{}")
+    with pytest.raises(SystemExit, match="no metrics for vanilla_rnn, stacked_vanilla_rnn"):
+        read_model_json(tmp_path, PARAMS, "metrics")

@@ -1,0 +1,66 @@
+"""`dvc status` never hides a stale result: each stage's deps list every module its code imports,
+and no stage module imports another stage module."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+import yaml
+
+from tests.tiny_project import DVC, PROJECT, run, stale
+
+STAGES = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
+
+
+def project_imports(module: str, seen: set[str] | None = None) -> set[str]:
+    """Every stages.* module `module` imports, transitively (top level and inside functions)."""
+    seen = set() if seen is None else seen
+    tree = ast.parse((PROJECT / f"{module.replace('.', '/')}.py").read_text())
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            if name.startswith("stages.") and name not in seen:
+                seen.add(name)
+                project_imports(name, seen)
+    return seen
+
+
+def stage_definition(stage: dict) -> dict:
+    return stage.get("do", stage)
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_every_imported_module_is_a_dep(name):
+    stage = stage_definition(STAGES[name])
+    module = stage["cmd"].split("python -m ")[1].split()[0]
+    needed = {f"{m.replace('.', '/')}.py" for m in project_imports(module) | {module}}
+    declared = {dep for dep in stage["deps"] if dep.startswith("stages/")}
+    assert needed == declared, f"{name}: missing {needed - declared}, extra {declared - needed}"
+
+
+def test_stage_modules_do_not_import_each_other():
+    stage_modules = {
+        stage_definition(s)["cmd"].split("python -m ")[1].split()[0] for s in STAGES.values()
+    }
+    for module in stage_modules:
+        assert not (project_imports(module) & stage_modules), module
+
+
+@pytest.mark.pipeline
+def test_changing_the_scoring_code_makes_every_evaluate_and_baseline_stale(reproduced_project):
+    scoring = reproduced_project / "stages" / "scoring.py"
+    scoring.write_text(
+        scoring.read_text().replace("round(float(metric", "round(1.0 * float(metric")
+    )
+    assert stale(reproduced_project) == {
+        "evaluate@vanilla_rnn",
+        "evaluate@lstm",
+        "baseline@majority",
+        "report",
+    }
+    run([*DVC, "status"], reproduced_project)

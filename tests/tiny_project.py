@@ -1,0 +1,115 @@
+"""Tiny projects for the pipeline tests: synthetic Reuters-format data, shrunk params, DVC runs.
+
+The params come from a copy of the project's defaults, shrunk (tiny_params): no test depends on
+what the live params.yaml holds beyond the published models' specs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tools.project_copy import DVC, ENV, PROJECT, copy_project
+
+REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"
+REAL_SHA256 = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
+TINY_MODELS = ("vanilla_rnn", "lstm")
+
+needs_real_data = pytest.mark.skipif(
+    not REAL_NPZ.exists(),
+    reason=f"real-data check: {REAL_NPZ} is absent (it ships beside the repo in shared/data/)",
+)
+
+
+def published() -> dict[str, float]:
+    """The published accuracies, as params.yaml records them (one definition)."""
+    return yaml.safe_load((PROJECT / "params.yaml").read_text())["report"]["published"]
+
+
+def write_synthetic_npz(path: Path, n: int = 300, seed: int = 0, vocabulary: int = 400) -> str:
+    """A small file in Keras's reuters.npz format (pickled ragged `x`, int `y`); returns sha256.
+
+    Each topic prefers its own band of word ids, so even tiny models learn something.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.choice([3, 4, 19, 1, 11], size=n, p=[0.4, 0.25, 0.15, 0.1, 0.1])
+    seqs = []
+    for label in labels:
+        length = int(rng.integers(3, 40))
+        band = rng.integers(1 + 10 * (label % 20), 11 + 10 * (label % 20), size=length)
+        noise = rng.integers(1, vocabulary, size=length)
+        seqs.append(np.where(rng.random(length) < 0.6, band, noise).tolist())
+    x = np.empty(n, dtype=object)
+    x[:] = seqs
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        np.savez(f, x=x, y=labels.astype("int64"))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tiny_params(sha256: str, models: tuple[str, ...] = TINY_MODELS) -> dict:
+    """The project's default params shrunk to seconds: synthetic-data hash, 2 epochs, one seed,
+    the given models, the majority baseline (each stage costs a Python start)."""
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    params["data"].update(sha256=sha256, maxlen=30, num_words=300)
+    params["train"].update(epochs=2, batch_size=32, seeds=[1], checkpoint_every=1)
+    params["models"] = {name: params["models"][name] for name in models}
+    for spec in params["models"].values():
+        spec.pop("epochs", None)
+    params["baselines"] = {"majority": {"kind": "majority"}}
+    params["report"]["comparisons"] = [
+        pair for pair in params["report"]["comparisons"] if set(pair) <= set(models)
+    ]
+    return params
+
+
+def make_project(tmp_path: Path, keras_home: Path, models: tuple[str, ...] = TINY_MODELS) -> Path:
+    sha = write_synthetic_npz(keras_home / "datasets" / "reuters.npz")
+    fresh = tiny_params(sha, models)
+    return copy_project(tmp_path / "project", lambda params: params.update(fresh))
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command, echoing its output on failure so a red test says why."""
+    env = {**ENV, "KERAS_HOME": os.environ.get("KERAS_HOME", "")}
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def set_params(repo: Path, update) -> None:
+    """Edit the copy's params.yaml with a function of the parsed mapping."""
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    update(params)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def lock(repo: Path) -> dict:
+    return yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+
+
+def changed_stages(before: dict, after: dict) -> set[str]:
+    """Stages whose dvc.lock entry (deps, params, outs hashes) differs: what DVC re-ran."""
+    return {name for name in after if before.get(name) != after[name]}
+
+
+def stale(repo: Path) -> set[str]:
+    return set(json.loads(run([*DVC, "status", "--json"], repo).stdout))
+
+
+def commit_all(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", message], repo)
+
+
+__all__ = ["DVC", "ENV", "PROJECT"]
