@@ -1,13 +1,14 @@
-"""Speed benchmark: the naive published script against the pipeline, on this machine, in one run.
+"""Speed benchmark, in one run on one machine: the naive published script against the pipeline's
+default path (plain `dvc repro`), per backend, with each epoch held against a bare `model.fit`.
 
 Times, in order: the plain Keras script (TensorFlow, model.fit, four models in a row:
-benchmarks/naive_reference.py), then `dvc repro` of a fresh project copy at the same settings
-(four published models, one seed) for each variant below, then a no-op `dvc repro`. Prints
-seconds, ratios against the reference, accuracies (speed must not change results) and ms/epoch per
-model and backend, as Markdown for the README. The real Reuters file must be in the Keras cache.
+benchmarks/naive_reference.py); then, per backend, `dvc repro` of a fresh project copy at the same
+settings (four published models, one seed), a bare model.fit of the same models
+(benchmarks/bare_fit.py), each stage's fixed cost and a no-op `dvc repro`. Prints Markdown for the
+README. The real Reuters file must be in the Keras cache.
 
-    python benchmarks/speed.py                 # the published 200 epochs (about 20 minutes)
-    python benchmarks/speed.py --epochs 5      # a quick look
+    python benchmarks/speed.py                 # the published 200 epochs (about 10 minutes)
+    python benchmarks/speed.py --epochs 20     # a quick look
 """
 
 from __future__ import annotations
@@ -26,42 +27,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.project_copy import DVC, ENV, PROJECT, copy_project  # noqa: E402
 
 PUBLISHED = ["vanilla_rnn", "stacked_vanilla_rnn", "lstm", "stacked_lstm"]
-# (label, backend, command run in the project copy)
-VARIANTS = [
-    ("pipeline, tensorflow, dvc repro", "tensorflow", [*DVC, "repro"]),
-    (
-        "pipeline, tensorflow, 2 jobs",
-        "tensorflow",
-        [sys.executable, "tools/parallel_repro.py", "-j", "2"],
-    ),
-    ("pipeline, jax, dvc repro", "jax", [*DVC, "repro"]),
-    ("pipeline, jax, 2 jobs", "jax", [sys.executable, "tools/parallel_repro.py", "-j", "2"]),
-]
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
     start = time.perf_counter()
     result = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(
             f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, result.stdout
 
 
 def naive_reference(epochs: int) -> dict:
-    start = time.perf_counter()
     cmd = [sys.executable, str(PROJECT / "benchmarks/naive_reference.py"), "--epochs", str(epochs)]
-    result = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(
-            f"the naive reference failed (is reuters.npz in the Keras cache?):\n{result.stderr[-3000:]}"
-        )
-    out = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"seconds": time.perf_counter() - start, **out}
+    seconds, out = timed(cmd, PROJECT)
+    return {"seconds": seconds, **json.loads(out.strip().splitlines()[-1])}
 
 
-def pipeline(workdir: Path, backend: str, cmd: list[str], epochs: int) -> dict:
+def pipeline(workdir: Path, backend: str, epochs: int) -> dict:
+    """Plain `dvc repro` of the four published models, one seed; then stage costs and a no-op."""
+
     def settings(params: dict) -> None:
         params["models"] = {name: params["models"][name] for name in PUBLISHED}
         pairs = params["report"]["comparisons"]
@@ -69,48 +55,121 @@ def pipeline(workdir: Path, backend: str, cmd: list[str], epochs: int) -> dict:
         params["train"].update(epochs=epochs, seeds=[1], backend=backend)
 
     repo = copy_project(workdir, settings)
-    seconds = timed(cmd, repo)
-    runs = {
-        p.stem.rsplit("-", 1)[0]: json.loads(p.read_text())
-        for p in (repo / "metrics/runs").glob("*.json")
+    seconds, _ = timed([*DVC, "repro"], repo)
+    runs, training = {}, {}
+    for name in PUBLISHED:
+        runs[name] = json.loads((repo / f"metrics/runs/{name}.json").read_text())["seeds"]["1"]
+        training[name] = json.loads((repo / f"metrics/training/{name}.json").read_text())["seeds"][
+            0
+        ]
+    evaluate = [
+        "python",
+        "-m",
+        "stages.evaluate",
+        "lstm",
+        "data/prepared",
+        "models/lstm",
+        "metrics/training/lstm.json",
+        "/tmp/runs-lstm.json",
+        "/tmp/confusion-lstm.csv",
+    ]
+    stage_seconds = {
+        "evaluate (one model)": timed(evaluate, repo)[0],
+        "baseline tfidf_logreg": timed(
+            ["python", "-m", "stages.baseline", "tfidf_logreg", "data/prepared", "/tmp/tfidf.json"],
+            repo,
+        )[0],
+        "report": timed(
+            [
+                "python",
+                "-m",
+                "stages.report",
+                "metrics",
+                "/tmp/report",
+                "/tmp/accuracy.csv",
+                "/tmp/confusion.csv",
+            ],
+            repo,
+        )[0],
     }
-    noop = timed([*DVC, "repro"], repo)
-    return {"seconds": seconds, "noop_seconds": noop, "runs": runs}
+    bare = json.loads(
+        timed(
+            [
+                sys.executable,
+                str(PROJECT / "benchmarks/bare_fit.py"),
+                "--backend",
+                backend,
+                "--epochs",
+                str(min(epochs, 30)),
+            ],
+            repo,
+        )[1].splitlines()[-1]
+    )
+    noop = min(timed([*DVC, "repro"], repo)[0] for _ in range(3))
+    return {
+        "seconds": seconds,
+        "runs": runs,
+        "training": training,
+        "bare": bare,
+        "stage_seconds": stage_seconds,
+        "noop_seconds": noop,
+    }
 
 
 def markdown(reference: dict, results: dict[str, dict], epochs: int) -> str:
     base = reference["seconds"]
     lines = [
-        f"Four published models, one seed, {epochs} epochs, batch 50, on this machine ({sys.platform}, "
-        f"2 cores), one benchmark run:",
+        f"Four published models, one seed, {epochs} epochs, batch 50, {sys.platform}, one run:",
         "",
-        "| run | wall s | × reference | " + " | ".join(f"{m} acc" for m in PUBLISHED) + " |",
+        "| run | wall s | × naive | " + " | ".join(f"{m} acc" for m in PUBLISHED) + " |",
         "| --- | ---: | ---: | " + " | ".join("---:" for _ in PUBLISHED) + " |",
-        f"| naive reference (plain Keras, tensorflow) | {base:.1f} | 1.00 | "
+        f"| naive script (plain Keras, tensorflow) | {base:.1f} | 1.00 | "
         + " | ".join(f"{reference['models'][m]['accuracy']:.4f}" for m in PUBLISHED)
         + " |",
     ]
-    for label, result in results.items():
+    for backend, r in results.items():
         lines.append(
-            f"| {label} | {result['seconds']:.1f} | {result['seconds'] / base:.2f} | "
-            + " | ".join(f"{result['runs'][m]['accuracy']:.4f}" for m in PUBLISHED)
+            f"| pipeline, {backend}, `dvc repro` | {r['seconds']:.1f} | {r['seconds'] / base:.2f} | "
+            + " | ".join(f"{r['runs'][m]['accuracy']:.4f}" for m in PUBLISHED)
             + " |"
         )
     lines += [
         "",
-        "ms per epoch (from each run's `metrics/training/*.json`):",
+        "ms per epoch: the pipeline's (callbacks, logging, backups) against a bare "
+        "`model.fit` of the same model with the same validation data, and the work done:",
         "",
-        "| run | " + " | ".join(PUBLISHED) + " |",
-        "| --- | " + " | ".join("---:" for _ in PUBLISHED) + " |",
+        "| backend | model | pipeline ms | bare ms | × bare | GFLOP/epoch | GFLOP/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, result in results.items():
+    for backend, r in results.items():
+        for m in PUBLISHED:
+            ms, bare = r["training"][m]["ms_per_epoch"], r["bare"][m]["ms_per_epoch"]
+            gflop = r["bare"][m]["gflop_per_epoch"]
+            lines.append(
+                f"| {backend} | {m} | {ms:.0f} | {bare:.0f} | {ms / bare:.2f} | "
+                f"{gflop:.2f} | {gflop / ms * 1000:.1f} |"
+            )
+    lines += [
+        "",
+        "Fixed cost per stage (seconds):",
+        "",
+        "| backend | train: start to first epoch end, minus one epoch | "
+        + " | ".join(next(iter(results.values()))["stage_seconds"])
+        + " | no-op `dvc repro` |",
+        "| --- | ---: | "
+        + " | ".join("---:" for _ in next(iter(results.values()))["stage_seconds"])
+        + " | ---: |",
+    ]
+    for backend, r in results.items():
+        fixed = [
+            t["seconds_to_first_epoch_end"] - t["ms_per_epoch"] / 1000
+            for t in r["training"].values()
+        ]
         lines.append(
-            f"| {label} | "
-            + " | ".join(f"{result['runs'][m]['ms_per_epoch']:.0f}" for m in PUBLISHED)
-            + " |"
+            f"| {backend} | {min(fixed):.1f}–{max(fixed):.1f} | "
+            + " | ".join(f"{s:.1f}" for s in r["stage_seconds"].values())
+            + f" | {r['noop_seconds']:.2f} |"
         )
-    noop = max(result["noop_seconds"] for result in results.values())
-    lines += ["", f"No-op `dvc repro` (everything up to date): at most {noop:.2f} s."]
     return "\n".join(lines)
 
 
@@ -121,22 +180,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--out", type=Path, help="also write the Markdown here")
     args = parser.parse_args()
-    variants = VARIANTS
+    backends = ["tensorflow", "jax"]
     if importlib.util.find_spec("jax") is None:
-        print(
-            "jax is not installed (pip install -e '.[jax]'): skipping the jax variants",
-            file=sys.stderr,
-        )
-        variants = [v for v in VARIANTS if v[1] != "jax"]
+        print("jax is not installed (pip install -e '.[jax]'): tensorflow only", file=sys.stderr)
+        backends = ["tensorflow"]
     reference = naive_reference(args.epochs)
-    print(f"naive reference: {reference['seconds']:.1f} s", flush=True)
+    print(f"naive script: {reference['seconds']:.1f} s", flush=True)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (label, backend, cmd) in enumerate(variants):
-            results[label] = pipeline(Path(tmp) / f"run{i}", backend, cmd, args.epochs)
-            ratio = results[label]["seconds"] / reference["seconds"]
+        for backend in backends:
+            results[backend] = pipeline(Path(tmp) / backend, backend, args.epochs)
+            ratio = results[backend]["seconds"] / reference["seconds"]
             print(
-                f"{label}: {results[label]['seconds']:.1f} s ({ratio:.2f}x reference)", flush=True
+                f"pipeline, {backend}: {results[backend]['seconds']:.1f} s ({ratio:.2f}x)",
+                flush=True,
             )
     text = markdown(reference, results, args.epochs)
     print(text)

@@ -1,0 +1,75 @@
+"""A bare `model.fit` of each published model: the yardstick for the pipeline's ms per epoch.
+
+The same builder, compile settings (XLA, one compiled call per epoch) and validation data as the
+pipeline, one thread, no callbacks. Prints one JSON line: ms/epoch (first epoch, with its compile,
+left out) and a FLOP estimate per model.
+
+    python benchmarks/bare_fit.py --backend tensorflow --epochs 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stages.backend import import_keras, use_backend  # noqa: E402
+
+PUBLISHED = ["vanilla_rnn", "stacked_vanilla_rnn", "lstm", "stacked_lstm"]
+GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}  # weight blocks per recurrent cell
+
+
+def forward_flops(model, steps: int) -> int:
+    """Multiply-adds x 2 of one sample's forward pass through the recurrent and dense layers."""
+    flops = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in GATES:
+            inputs, units = layer.input.shape[-1], layer.units
+            flops += steps * GATES[kind] * 2 * (inputs * units + units * units + units)
+        elif kind == "Dense":
+            flops += 2 * layer.input.shape[-1] * layer.units
+    return flops
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", default="tensorflow")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--data", default="data/prepared")
+    args = parser.parse_args()
+    use_backend(args.backend, threads=1)
+    keras = import_keras()
+    from stages.dataset import NUM_CLASSES, load_prepared
+    from stages.models import build_model, compile_model
+    from stages.params import load_params
+
+    params, arrays = load_params(), load_prepared(args.data)
+    steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
+    results = {}
+    for name in PUBLISHED:
+        keras.utils.set_random_seed(1)
+        model = build_model(name, params.models[name], 49, NUM_CLASSES, params.data.num_words)
+        compile_model(model, params.train.learning_rate, steps, params.train.jit_compile)
+        fit = dict(
+            batch_size=params.train.batch_size,
+            verbose=0,
+            validation_data=(arrays["x_test"], arrays["y_test"]),
+        )
+        model.fit(arrays["x_train"], arrays["y_train"], epochs=1, **fit)  # compile
+        start = time.perf_counter()
+        model.fit(arrays["x_train"], arrays["y_train"], epochs=args.epochs, **fit)
+        seconds = (time.perf_counter() - start) / args.epochs
+        forward = forward_flops(model, arrays["x_train"].shape[1])
+        flops = 3 * forward * len(arrays["x_train"]) + forward * len(arrays["x_test"])
+        results[name] = {"ms_per_epoch": round(1000 * seconds, 1), "gflop_per_epoch": flops / 1e9}
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
