@@ -7,6 +7,7 @@ first (stage mains and the training workers alike).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -34,6 +35,12 @@ def use_backend(backend: str, threads: int | None = None) -> None:
     for name in ("absl", "tensorflow", "jax._src.xla_bridge"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")
+
+
+def use_data_backend() -> None:
+    """Keras for its data utilities alone (get_file, pad_sequences): the numpy backend, which
+    loads no tensor library but in Keras 3.15 needs jax; TensorFlow where jax is not installed."""
+    use_backend("numpy" if importlib.util.find_spec("jax") else "tensorflow")
 
 
 @contextmanager

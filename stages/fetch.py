@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from stages.atomic import atomic_path
-from stages.backend import use_backend
+from stages.backend import import_keras, use_data_backend
 from stages.dataset import sha256_of
 from stages.params import DataParams, load_params
 
@@ -32,7 +32,7 @@ def _how_to_provide(cache: Path, data: DataParams) -> str:
 
 def fetch(data: DataParams, out: str | Path) -> Path:
     """Get the file via Keras's cache/download, verify its sha256, copy it to `out` atomically."""
-    from keras.utils import get_file  # imported here: main() picks a light Keras backend first
+    get_file = import_keras().utils.get_file  # after main() picks a light backend
 
     fname = data.url.rstrip("/").rsplit("/", 1)[-1]
     cache = keras_cache_dir() / "datasets" / fname
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("out", help="where to write the verified npz, e.g. data/raw/reuters.npz")
     args = parser.parse_args()
     params = load_params()
-    use_backend("numpy")  # get_file needs no tensor library: no TensorFlow for a file copy
+    use_data_backend()
     try:
         path = fetch(params.data, args.out)
     except FetchError as exc:

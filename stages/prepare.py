@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from stages.atomic import atomic_path, write_json
-from stages.backend import use_backend
+from stages.backend import import_keras, use_data_backend
 from stages.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
 from stages.guard import InputsGuard
 from stages.params import DataParams, load_params
@@ -101,9 +101,9 @@ def split_like_keras(
 
 def pad(seqs: list[list[int]], length: int, padding: str) -> np.ndarray:
     """Pad/truncate to (n, length, 1) float32: one float feature (the word id) per step."""
-    from keras.utils import pad_sequences  # imported here: main() picks a light Keras backend first
-
-    padded = pad_sequences(seqs, maxlen=length, padding=padding, truncating=padding, value=0)
+    padded = import_keras().utils.pad_sequences(
+        seqs, maxlen=length, padding=padding, truncating=padding, value=0
+    )
     return padded.astype("float32")[..., np.newaxis]
 
 
@@ -146,6 +146,7 @@ def facts(arrays: dict[str, np.ndarray]) -> dict:
         "majority_class_test_accuracy": round(float(np.mean(l_test == majority)), 4),
         "train_class_counts": {str(k): v for k, v in sorted(Counter(l_train.tolist()).items())},
         "test_class_counts": {str(k): v for k, v in sorted(Counter(l_test.tolist()).items())},
+        "topics": list(import_keras().datasets.reuters.get_label_names()),
     }
 
 
@@ -157,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard("prepare")
-    use_backend("numpy")  # pad_sequences needs no tensor library
+    use_data_backend()
     try:
         arrays = prepare(*read_raw(args.raw, params.data.sha256), params.data)
     except DataError as exc:

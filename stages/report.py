@@ -15,7 +15,6 @@ import pandas as pd
 from scipy import stats
 
 from stages.atomic import atomic_path, write_json
-from stages.backend import use_backend
 from stages.guard import InputsGuard
 from stages.params import Params, load_params
 from stages.scoring import METRICS
@@ -262,7 +261,7 @@ def accuracy_plot(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def confusion_plot(directory: str | Path, params: Params, topics: tuple[str, ...]) -> pd.DataFrame:
+def confusion_plot(directory: str | Path, params: Params, topics: list[str]) -> pd.DataFrame:
     """Row-normalized confusion per model (seeds summed): the most frequent actual topics by
     number, named, the rest pooled as "other"."""
     counts = pd.concat(
@@ -295,10 +294,8 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard("report")
-    use_backend("numpy")  # the topic names only
-    from keras.datasets.reuters import get_label_names
-
     metrics = Path(args.metrics)
+    topics = json.loads((metrics / "data.json").read_text())["topics"]  # written by prepare
     runs_json = read_model_json(metrics / "runs", params, "metrics")
     runs = runs_table(runs_json, read_model_json(metrics / "training", params, "training facts"))
     summary = summarize(runs, params).assign(kind="model")
@@ -327,7 +324,7 @@ def main() -> None:
     with atomic_path(args.accuracy_plot) as tmp:
         accuracy_plot(table).to_csv(tmp, index=False)
     with atomic_path(args.confusion_plot) as tmp:
-        confusion_plot(metrics / "confusion", params, get_label_names()).to_csv(tmp, index=False)
+        confusion_plot(metrics / "confusion", params, topics).to_csv(tmp, index=False)
     guard.check(*outputs)
     print(markdown)
 
