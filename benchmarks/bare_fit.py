@@ -5,6 +5,7 @@ pipeline, one thread, no callbacks. Prints one JSON line: ms/epoch (first epoch,
 left out) and a FLOP estimate per model.
 
     python benchmarks/bare_fit.py --backend tensorflow --epochs 30
+    python benchmarks/bare_fit.py --no-jit --models all      # XLA's gain, model by model
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ def forward_flops(model, steps: int) -> int:
     flops = 0
     for layer in model.layers:
         kind = type(layer).__name__
+        if kind not in GATES and kind != "Dense":
+            continue
+        first = layer.input[0] if isinstance(layer.input, list) else layer.input  # (x, mask)
         if kind in GATES:
-            inputs, units = layer.input.shape[-1], layer.units
+            inputs, units = first.shape[-1], layer.units
             flops += steps * GATES[kind] * 2 * (inputs * units + units * units + units)
         elif kind == "Dense":
-            flops += 2 * layer.input.shape[-1] * layer.units
+            flops += 2 * first.shape[-1] * layer.units
     return flops
 
 
@@ -42,6 +46,8 @@ def main() -> None:
     parser.add_argument("--backend", default="tensorflow")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--data", default="data/prepared")
+    parser.add_argument("--models", default="published", help="published | all")
+    parser.add_argument("--no-jit", action="store_true", help="Keras's default compilation")
     args = parser.parse_args()
     use_backend(args.backend, threads=1)
     keras = import_keras()
@@ -52,7 +58,7 @@ def main() -> None:
     params, arrays = load_params(), load_prepared(args.data)
     steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
     results = {}
-    for name in PUBLISHED:
+    for name in PUBLISHED if args.models == "published" else params.models:
         keras.utils.set_random_seed(1)
         model = build_model(name, params.models[name], 49, NUM_CLASSES, params.data.num_words)
         compile_model(model, params.train.learning_rate, steps, params.train.jit_compile)

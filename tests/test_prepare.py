@@ -85,7 +85,7 @@ def keras_load_data(keras_home, data: DataParams, synthetic: bool = False) -> di
         "json.dump({'x_train': [list(map(int, s)) for s in a], 'y_train': b.tolist(),"
         " 'x_test': [list(map(int, s)) for s in c], 'y_test': d.tolist()}, sys.stdout)\n"
     )
-    env = {**os.environ, "KERAS_HOME": str(keras_home), "KERAS_BACKEND": "numpy"}
+    env = {**os.environ, "KERAS_HOME": str(keras_home), "KERAS_BACKEND": "tensorflow"}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
