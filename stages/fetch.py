@@ -14,6 +14,7 @@ from pathlib import Path
 from stages.atomic import atomic_path
 from stages.backend import import_keras, use_data_backend
 from stages.dataset import sha256_of
+from stages.guard import InputsGuard
 from stages.params import DataParams, load_params
 
 
@@ -64,11 +65,13 @@ def main() -> None:
     parser.add_argument("out", help="where to write the verified npz, e.g. data/raw/reuters.npz")
     args = parser.parse_args()
     params = load_params()
+    guard = InputsGuard("fetch")
     use_data_backend()
     try:
         path = fetch(params.data, args.out)
     except FetchError as exc:
         raise SystemExit(f"fetch failed: {exc}") from None
+    guard.check(args.out)
     print(f"fetch: {path} ({path.stat().st_size} bytes, sha256 {params.data.sha256} verified)")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from stages.atomic import atomic_path
+from stages.guard import InputsGuard
 from stages.params import load_params
 
 MARKER = "params.yaml passed validation\n"
@@ -20,9 +21,11 @@ def main() -> None:
     parser.add_argument("params", help="the params file, e.g. params.yaml")
     parser.add_argument("marker", help="the file to write when it is valid")
     args = parser.parse_args()
+    guard = InputsGuard("validate", args.params)
     load_params(args.params)  # raises ParamsError listing every problem
     with atomic_path(args.marker) as tmp:
         tmp.write_text(MARKER)
+    guard.check(args.marker)
     print(f"validate: {args.params} is valid")
 
 
