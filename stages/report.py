@@ -1,4 +1,4 @@
-"""report: every model's metrics, timings and confusion + the baselines -> one table, plot data.
+"""report: every model's metrics and timings + the baselines -> one table (Markdown, CSV, JSON).
 
 Per model: mean ± std and a confidence interval over seeds beside the published accuracy; Welch's
 t-test for the pairs in report.comparisons; the best neural model against the best baseline.
@@ -18,8 +18,6 @@ from stages.atomic import atomic_path, write_json
 from stages.guard import InputsGuard
 from stages.params import Params, load_params
 from stages.scoring import METRICS
-
-CONFUSION_CLASSES = 8  # the most frequent held-out topics get their own row; the rest are "other"
 
 
 def read_model_json(directory: str | Path, params: Params, what: str) -> dict[str, dict]:
@@ -231,71 +229,16 @@ def summary_metrics(table: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def accuracy_plot(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows for the summary picture: each model's mean and CI, baselines and published numbers."""
-    rows = []
-    for order, row in enumerate(table.to_dict("records")):
-        low, high = row.get("ci_low", np.nan), row.get("ci_high", np.nan)
-        kind = row.get("kind") if row.get("kind") == "baseline" else "ours (mean, CI over seeds)"
-        rows.append(
-            {
-                "order": order,
-                "model": row["model"],
-                "kind": kind,
-                "accuracy": round(row["accuracy_mean"], 4),
-                "ci_low": round(low if pd.notna(low) else row["accuracy_mean"], 4),
-                "ci_high": round(high if pd.notna(high) else row["accuracy_mean"], 4),
-            }
-        )
-        if pd.notna(row.get("published")):
-            rows.append(
-                {
-                    "order": order,
-                    "model": row["model"],
-                    "kind": "published",
-                    "accuracy": row["published"],
-                    "ci_low": row["published"],
-                    "ci_high": row["published"],
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def confusion_plot(directory: str | Path, params: Params, topics: list[str]) -> pd.DataFrame:
-    """Row-normalized confusion per model (seeds summed): the most frequent actual topics by
-    number, named, the rest pooled as "other"."""
-    counts = pd.concat(
-        [pd.read_csv(Path(directory) / f"{m}.csv").assign(model=m) for m in params.models],
-        ignore_index=True,
-    )
-    first = counts[counts["model"] == next(iter(params.models))]
-    top = first.groupby("actual")["count"].sum().nlargest(CONFUSION_CLASSES).index
-    label = {c: f"{c:02d} {topics[c]}" for c in sorted(top)}
-    for column in ("actual", "predicted"):
-        counts[column] = counts[column].map(lambda c: label.get(c, "other"))
-    cells = (
-        counts.groupby(["model", "actual", "predicted"], sort=False)["count"].sum().reset_index()
-    )
-    cells["share"] = (
-        cells["count"] / cells.groupby(["model", "actual"])["count"].transform("sum")
-    ).round(3)
-    cells.insert(0, "order", cells["model"].map({m: i for i, m in enumerate(params.models)}))
-    return cells.sort_values(["order", "actual", "predicted"])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("metrics", help="the metrics directory, e.g. metrics")
     parser.add_argument(
         "out", help="prefix for .md, .csv and the .json summary, e.g. metrics/report"
     )
-    parser.add_argument("accuracy_plot", help="CSV for the summary picture")
-    parser.add_argument("confusion_plot", help="CSV for the confusion matrices")
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard("report")
     metrics = Path(args.metrics)
-    topics = json.loads((metrics / "data.json").read_text())["topics"]  # written by prepare
     runs_json = read_model_json(metrics / "runs", params, "metrics")
     runs = runs_table(runs_json, read_model_json(metrics / "training", params, "training facts"))
     summary = summarize(runs, params).assign(kind="model")
@@ -309,22 +252,12 @@ def main() -> None:
         params,
         held_out,
     )
-    outputs = [
-        f"{args.out}.csv",
-        f"{args.out}.md",
-        f"{args.out}.json",
-        args.accuracy_plot,
-        args.confusion_plot,
-    ]
+    outputs = [f"{args.out}.csv", f"{args.out}.md", f"{args.out}.json"]
     with atomic_path(outputs[0]) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4f")
     with atomic_path(outputs[1]) as tmp:
         tmp.write_text(markdown)
     write_json(outputs[2], summary_metrics(table))
-    with atomic_path(args.accuracy_plot) as tmp:
-        accuracy_plot(table).to_csv(tmp, index=False)
-    with atomic_path(args.confusion_plot) as tmp:
-        confusion_plot(metrics / "confusion", params, topics).to_csv(tmp, index=False)
     guard.check(*outputs)
     print(markdown)
 

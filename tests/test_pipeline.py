@@ -70,6 +70,7 @@ def test_changing_lstm_units_reruns_only_lstm_and_diff_shows_only_it(reproduced_
         "train@lstm",
         "evaluate@lstm",
         "report",
+        "plots",
     }
     diff = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
     rows = [(path, key) for path, metrics in diff.items() for key in metrics]
