@@ -38,7 +38,10 @@ def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) 
         ["git", "config", "user.name", "pipeline copy"],
         [*DVC, "init", "-q"],
         [*DVC, "config", "core.analytics", "false"],
-        ["cp", "-r", str(PROJECT / TEMPLATES), str(dest / ".dvc")],
+    ):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True, env=ENV)
+    shutil.copytree(PROJECT / TEMPLATES, dest / TEMPLATES)
+    for cmd in (
         ["git", "add", "-A"],
         ["git", "commit", "-qm", "project copy"],
     ):

@@ -1,0 +1,39 @@
+"""The training callbacks: a throttled progress line with time left, and backups that restore."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from stages.progress import Backup, EpochLog, restore
+
+LOGS = {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.2}
+
+
+def test_progress_prints_at_most_every_interval_and_the_last_epoch(capsys, monkeypatch):
+    monkeypatch.delenv("PROGRESS_EVERY", raising=False)
+    rows: list[dict] = []
+    log = EpochLog("train lstm seed 1", epochs=5, held_out="test", rows=rows)
+    log.on_train_begin()
+    for epoch in range(5):
+        log.on_epoch_end(epoch, LOGS)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1  # five quick epochs: only the last one is shown
+    assert lines[0].startswith("train lstm seed 1: epoch 5/5: accuracy 0.5000, loss 1.0000")
+    assert "test accuracy 0.4000" in lines[0] and lines[0].endswith("0 s left")
+    assert [(r["epoch"], r["split"]) for r in rows[:2]] == [(1, "train"), (1, "test")]
+
+
+def test_a_backup_restores_model_epoch_and_curves(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0)
+    rows = [{"epoch": 1, "split": "train", "accuracy": 0.5, "loss": 1.0}]
+    backup = Backup(tmp_path, every=2, rows=rows)
+    backup.set_model(model)
+    backup.on_epoch_end(0)  # epoch 1: not a backup epoch
+    assert restore(tmp_path) is None
+    backup.on_epoch_end(1)
+    restored, done, restored_rows = restore(tmp_path)
+    assert done == 2 and restored_rows == rows
+    np.testing.assert_allclose(restored.get_weights()[0], model.get_weights()[0])
