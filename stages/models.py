@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from stages.params import CELLS, AveragedEmbeddingSpec, ModelSpec, RecurrentSpec
+from stages.params import CELLS, ModelSpec, PooledEmbeddingSpec, RecurrentSpec
 
 # A prime that spreads word pairs (a, b) over the hashed bigram buckets.
 PAIR_PRIME = 7919
@@ -38,11 +38,38 @@ def build_recurrent(spec: RecurrentSpec, sequence_length: int, num_words: int) -
     return inputs, x
 
 
-def build_averaged_embedding(
-    spec: AveragedEmbeddingSpec, sequence_length: int, num_words: int
+@keras.saving.register_keras_serializable(package="reuters_rnn")
+class MaskedMaxPooling1D(keras.layers.Layer):
+    """The largest value of each feature over the unmasked steps (Keras's GlobalMaxPooling1D
+    ignores the mask, so padding would count); 0 for a sequence with no unmasked step."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.max(inputs, axis=1)
+        kept = ops.expand_dims(mask, -1)
+        largest = ops.max(ops.where(kept, inputs, float("-inf")), axis=1)
+        return ops.where(ops.any(kept, axis=1), largest, 0.0)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+# params.POOLINGS -> the layer that pools over the words.
+POOLING_LAYERS = {"mean": keras.layers.GlobalAveragePooling1D, "max": MaskedMaxPooling1D}
+
+
+def build_pooled_embedding(
+    spec: PooledEmbeddingSpec, sequence_length: int, num_words: int
 ) -> tuple:
-    """fastText-style: average the embeddings of the words (and, with bigram_buckets, of hashed
-    adjacent word pairs), ignoring padding."""
+    """fastText/SWEM-style: embed the words (and, with bigram_buckets, hashed adjacent word
+    pairs), then pool over them, padding ignored: the mean, the max, or both concatenated."""
     inputs = keras.Input((sequence_length,), dtype="int32", name="word_ids")
     ids = inputs
     if spec.bigram_buckets:
@@ -51,8 +78,9 @@ def build_averaged_embedding(
         pairs = (num_words + (first * PAIR_PRIME + second) % spec.bigram_buckets) * both
         ids = ops.concatenate([inputs, pairs], axis=1)
     vocabulary = num_words + spec.bigram_buckets
-    x = keras.layers.Embedding(vocabulary, spec.embedding_dim, mask_zero=True)(ids)
-    x = keras.layers.GlobalAveragePooling1D()(x)
+    words = keras.layers.Embedding(vocabulary, spec.embedding_dim, mask_zero=True)(ids)
+    pooled = [POOLING_LAYERS[name]()(words) for name in spec.pooling]
+    x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout)(x)
     return inputs, x
@@ -60,7 +88,7 @@ def build_averaged_embedding(
 
 BUILDERS: dict[type[ModelSpec], Callable[..., tuple]] = {
     RecurrentSpec: build_recurrent,
-    AveragedEmbeddingSpec: build_averaged_embedding,
+    PooledEmbeddingSpec: build_pooled_embedding,
 }
 
 
@@ -74,9 +102,14 @@ def build_model(
 
 
 def compile_model(
-    model: keras.Model, learning_rate: float, steps_per_execution: int = 1, jit_compile=True
+    model: keras.Model,
+    learning_rate: float,
+    steps_per_execution: int = 1,
+    jit_compile=True,
+    label_smoothing: float = 0.0,
 ) -> keras.Model:
-    """The published training setup: Adam and categorical cross-entropy on one-hot labels.
+    """The published training setup: Adam and categorical cross-entropy on one-hot labels
+    (optionally smoothed: the true topic gets 1 - label_smoothing plus its share of it).
 
     `steps_per_execution` runs that many batches per compiled call (the same updates, with less
     Python between them); `jit_compile` makes TensorFlow compile the step with XLA, which Keras's
@@ -84,7 +117,7 @@ def compile_model(
     """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,

@@ -77,10 +77,12 @@ class TrainParams(Section):
 
 
 class ModelSpec(Section):
-    """What every model family shares: optional per-model epochs and learning rate."""
+    """What every model family shares: optional per-model epochs and learning rate, and label
+    smoothing (0: the published one-hot targets)."""
 
     epochs: Annotated[StrictInt, Field(ge=1)] | None = None
     learning_rate: Annotated[Number, Field(gt=0)] | None = None
+    label_smoothing: Annotated[Number, Field(ge=0, lt=1)] = 0.0
 
 
 class RecurrentSpec(ModelSpec):
@@ -99,13 +101,32 @@ class RecurrentSpec(ModelSpec):
         return [units] if isinstance(units, int) and not isinstance(units, bool) else units
 
 
-class AveragedEmbeddingSpec(ModelSpec):
-    """fastText-style: the average of learned word (and hashed word-pair) embeddings."""
+# How pooled_embedding summarizes the word embeddings of a newswire (padding ignored).
+POOLINGS = ("mean", "max")
 
-    kind: Literal["averaged_embedding"]
+
+class PooledEmbeddingSpec(ModelSpec):
+    """fastText/SWEM-style: learned word (and hashed word-pair) embeddings, pooled over the words
+    by mean, max, or both side by side."""
+
+    kind: Literal["pooled_embedding"]
     embedding_dim: Annotated[StrictInt, Field(ge=1)]
+    pooling: Annotated[tuple[Literal[POOLINGS], ...], Field(min_length=1)] = ("mean",)  # type: ignore[valid-type]
     bigram_buckets: Annotated[StrictInt, Field(ge=0)] = 0
     dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0
+
+    @field_validator("pooling", mode="before")
+    @classmethod
+    def _one_pooling(cls, pooling: Any) -> Any:
+        """`-S models.swem.pooling=max` means that one."""
+        return [pooling] if isinstance(pooling, str) else pooling
+
+    @field_validator("pooling")
+    @classmethod
+    def _distinct(cls, pooling: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(pooling)) != len(pooling):
+            raise ValueError("pooling lists each of mean, max at most once")
+        return pooling
 
 
 def _by_kind(kinds: dict[str, type], default: str | None = None) -> Discriminator:
@@ -125,11 +146,11 @@ def _by_kind(kinds: dict[str, type], default: str | None = None) -> Discriminato
 # Model families: kind -> spec. models.py holds one builder per kind; the kinds are these.
 MODEL_KINDS: dict[str, type[ModelSpec]] = {
     "recurrent": RecurrentSpec,
-    "averaged_embedding": AveragedEmbeddingSpec,
+    "pooled_embedding": PooledEmbeddingSpec,
 }
 AnyModelSpec = Annotated[
     Annotated[RecurrentSpec, Tag("recurrent")]
-    | Annotated[AveragedEmbeddingSpec, Tag("averaged_embedding")],
+    | Annotated[PooledEmbeddingSpec, Tag("pooled_embedding")],
     _by_kind(MODEL_KINDS, default="recurrent"),
 ]
 

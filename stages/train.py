@@ -100,7 +100,13 @@ def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
             model_name, spec, arrays["x_train"].shape[1], NUM_CLASSES, params.data.num_words
         )
         steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
-        compile_model(model, params.learning_rate(model_name), steps, params.train.jit_compile)
+        compile_model(
+            model,
+            params.learning_rate(model_name),
+            steps,
+            params.train.jit_compile,
+            spec.label_smoothing,
+        )
     held_out = held_out_name(params.train.validation_split)
     progress = EpochLog(f"train {model_name} seed {seed}", epochs, held_out, rows)
     model.fit(

@@ -7,8 +7,21 @@ import keras
 import numpy as np
 import pytest
 
-from stages.models import BUILDERS, build_model, compile_model, model_inputs
-from stages.params import MODEL_KINDS, AveragedEmbeddingSpec, RecurrentSpec, load_params
+from stages.models import (
+    BUILDERS,
+    POOLING_LAYERS,
+    MaskedMaxPooling1D,
+    build_model,
+    compile_model,
+    model_inputs,
+)
+from stages.params import (
+    MODEL_KINDS,
+    POOLINGS,
+    PooledEmbeddingSpec,
+    RecurrentSpec,
+    load_params,
+)
 from tests.tiny_project import PROJECT, published
 
 COUNTS = {  # name: (recurrent layer class, units, parameter count) of the published experiment
@@ -19,8 +32,9 @@ COUNTS = {  # name: (recurrent layer class, units, parameter count) of the publi
 }
 
 
-def test_every_model_kind_has_one_builder():
+def test_every_model_kind_and_pooling_has_one_builder():
     assert set(BUILDERS) == set(MODEL_KINDS.values())
+    assert set(POOLING_LAYERS) == set(POOLINGS)
 
 
 @pytest.mark.parametrize("name", list(COUNTS))
@@ -58,11 +72,41 @@ def test_gru_embedding_and_bidirectional_specs_build_and_train():
     assert inputs.dtype == np.int32 and inputs.shape == (16, 10)
 
 
-@pytest.mark.parametrize("buckets", [0, 50])
-def test_averaged_embedding_averages_words_and_hashed_pairs(buckets):
-    spec = AveragedEmbeddingSpec(kind="averaged_embedding", embedding_dim=4, bigram_buckets=buckets)
-    model = compile_model(build_model("avg", spec, 10, 46, num_words=20), 0.01)
+@pytest.mark.parametrize(
+    ("pooling", "buckets", "width"), [(("mean",), 0, 4), (("mean",), 50, 4), (("mean", "max"), 0, 8)]
+)
+def test_pooled_embedding_pools_words_and_hashed_pairs(pooling, buckets, width):
+    spec = PooledEmbeddingSpec(
+        kind="pooled_embedding", embedding_dim=4, pooling=pooling, bigram_buckets=buckets
+    )
+    model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)
     embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
     assert embedding.input_dim == 20 + buckets
-    assert any(isinstance(layer, keras.layers.GlobalAveragePooling1D) for layer in model.layers)
+    assert model.layers[-1].input.shape == (None, width)
     fit_twice(spec, model)
+
+
+def test_max_pooling_ignores_padding():
+    words = np.array([[[1.0, -5.0], [3.0, -4.0], [9.0, 9.0]]], dtype="float32")
+    mask = np.array([[True, True, False]])  # the last step is padding
+    pooled = np.asarray(MaskedMaxPooling1D()(words, mask=mask))
+    np.testing.assert_allclose(pooled, [[3.0, -4.0]])
+    empty = np.asarray(MaskedMaxPooling1D()(words, mask=np.zeros((1, 3), dtype=bool)))
+    np.testing.assert_allclose(empty, [[0.0, 0.0]])
+
+
+def test_label_smoothing_softens_the_targets():
+    spec = RecurrentSpec(cell="simple_rnn", units=(2,))
+    model = build_model("tiny", spec, 3, 46, num_words=20)
+    for smoothing in (0.0, 0.2):
+        loss = compile_model(model, 0.01, label_smoothing=smoothing).loss
+        assert loss.get_config()["label_smoothing"] == smoothing
+
+
+def test_pooled_model_with_max_pooling_saves_and_loads(tmp_path):
+    spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"))
+    model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)
+    inputs = fit_twice(spec, model)
+    model.save(tmp_path / "pooled.keras")
+    loaded = keras.models.load_model(tmp_path / "pooled.keras")
+    np.testing.assert_allclose(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))

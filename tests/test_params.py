@@ -27,7 +27,9 @@ def test_project_params_are_valid_and_typed():
     assert params.data.test_split == 0.3 and params.data.seed == 113
     assert params.train.epochs == 200 and params.train.batch_size == 50
     assert params.models["stacked_lstm"].units == (50, 50)
-    assert params.models["avg_embedding"].kind == "averaged_embedding"
+    assert params.models["swem"].kind == "pooled_embedding"
+    assert params.models["swem"].pooling == ("mean", "max")
+    assert params.models["lstm"].label_smoothing == 0.0  # the published one-hot targets
     assert set(params.report.published) == {
         "vanilla_rnn",
         "stacked_vanilla_rnn",
@@ -107,11 +109,23 @@ def test_project_params_are_valid_and_typed():
         (
             lambda p: p["models"].update(x={"kind": "transformer"}),
             "models.x: kind 'transformer' is not allowed (kind must be one of recurrent | "
-            "averaged_embedding)",
+            "pooled_embedding)",
         ),
         (
-            lambda p: p["models"]["avg_embedding"].update(embeding_dim=3),
-            "models.avg_embedding.embeding_dim: unknown key (did you mean 'embedding_dim'?)",
+            lambda p: p["models"]["swem"].update(embeding_dim=3),
+            "models.swem.embeding_dim: unknown key (did you mean 'embedding_dim'?)",
+        ),
+        (
+            lambda p: p["models"]["swem"].update(pooling=["mean", "min"]),
+            "models.swem.pooling.1: 'min' is not allowed (input should be 'mean' or 'max')",
+        ),
+        (
+            lambda p: p["models"]["swem"].update(pooling=["max", "max"]),
+            "models.swem.pooling: pooling lists each of mean, max at most once",
+        ),
+        (
+            lambda p: p["models"]["lstm"].update(label_smoothing=1),
+            "models.lstm.label_smoothing: 1 is not allowed (input should be less than 1)",
         ),
         (
             lambda p: p["baselines"].update(svm={"kind": "svm"}),
