@@ -153,10 +153,10 @@ def best_vs_baseline(
             f"{'outside' if outside else 'inside'} seed noise (one-sample t-test of the "
             f"{len(accuracies)} seeds against the baseline, p = {p:.4f})"
         )
-    word = "beats" if diff > 0 else "does not beat"
+    word, gap = ("beats", f"{diff:+.4f}") if diff > 0 else ("trails", f"{-diff:.4f}")
     return (
         f"Best neural model: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
-        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {diff:+.4f}: {verdict}."
+        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {gap}: {verdict}."
     )
 
 

@@ -97,6 +97,10 @@ def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
     assert "outside seed noise" in verdict
     close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS)
     assert "inside seed noise" in close and "by +0.0010" in close
+    behind = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.855), PARAMS)
+    assert (
+        "**lstm** (0.8500) trails the best baseline **tfidf_logreg** (0.8550) by 0.0050" in behind
+    )
 
 
 def test_markdown_shows_every_model_baseline_and_the_published_numbers():
