@@ -59,10 +59,14 @@ def native_stderr_hidden() -> Iterator[None]:
 
 
 def import_keras() -> ModuleType:
-    """Keras on the backend chosen by `use_backend`, with that backend's runtime loaded quietly."""
+    """Keras on the backend chosen by `use_backend`, with that backend's runtime loaded quietly.
+
+    On JAX too, TensorFlow (when installed) loads here: Keras imports it to save a model (its
+    serializer checks for TensorFlow shapes), which would print TensorFlow's start-up lines.
+    """
     with native_stderr_hidden():
         import keras
 
-        if keras.backend.backend() == "tensorflow":
+        if keras.backend.backend() != "numpy" and importlib.util.find_spec("tensorflow"):
             import tensorflow  # noqa: F401
     return keras

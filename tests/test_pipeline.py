@@ -107,7 +107,9 @@ def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
 def test_jax_backend_trains_and_evaluates(project):
     pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
     set_params(project, lambda p: p["train"].update(backend="jax"))
-    run([*DVC, "repro"], project)
+    result = run([*DVC, "repro"], project)
+    output = result.stdout + result.stderr
+    assert not LIBRARY_NOISE.search(output), output  # saving a model loads TensorFlow, quietly
     metrics = json.loads((project / "metrics/runs/lstm.json").read_text())["seeds"]["1"]
     assert metrics["weights"] == 12746 and 0 <= metrics["accuracy"] <= 1
     assert json.loads((project / "metrics/training/lstm.json").read_text())["backend"] == "jax"
