@@ -52,24 +52,31 @@ def main() -> None:
     use_backend(args.backend, threads=1)
     keras = import_keras()
     from stages.dataset import NUM_CLASSES, load_prepared
-    from stages.models import build_model, compile_model
+    from stages.models import build_model, compile_model, model_inputs
     from stages.params import load_params
 
     params, arrays = load_params(), load_prepared(args.data)
     steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
+    jit_compile = "auto" if args.no_jit else params.train.jit_compile
     results = {}
     for name in PUBLISHED if args.models == "published" else params.models:
         keras.utils.set_random_seed(1)
-        model = build_model(name, params.models[name], 49, NUM_CLASSES, params.data.num_words)
-        compile_model(model, params.train.learning_rate, steps, params.train.jit_compile)
+        spec = params.models[name]
+        model = build_model(name, spec, 49, NUM_CLASSES, params.data.num_words)
+        learning_rate = params.learning_rate(name)
+        compile_model(model, learning_rate, steps, jit_compile, spec.label_smoothing)
+        x_train, x_test = (
+            model_inputs(spec, arrays["x_train"]),
+            model_inputs(spec, arrays["x_test"]),
+        )
         fit = dict(
             batch_size=params.train.batch_size,
             verbose=0,
-            validation_data=(arrays["x_test"], arrays["y_test"]),
+            validation_data=(x_test, arrays["y_test"]),
         )
-        model.fit(arrays["x_train"], arrays["y_train"], epochs=1, **fit)  # compile
+        model.fit(x_train, arrays["y_train"], epochs=1, **fit)  # compile
         start = time.perf_counter()
-        model.fit(arrays["x_train"], arrays["y_train"], epochs=args.epochs, **fit)
+        model.fit(x_train, arrays["y_train"], epochs=args.epochs, **fit)
         seconds = (time.perf_counter() - start) / args.epochs
         forward = forward_flops(model, arrays["x_train"].shape[1])
         flops = 3 * forward * len(arrays["x_train"]) + forward * len(arrays["x_test"])

@@ -73,7 +73,8 @@ def test_gru_embedding_and_bidirectional_specs_build_and_train():
 
 
 @pytest.mark.parametrize(
-    ("pooling", "buckets", "width"), [(("mean",), 0, 4), (("mean",), 50, 4), (("mean", "max"), 0, 8)]
+    ("pooling", "buckets", "width"),
+    [(("mean",), 0, 4), (("mean",), 50, 4), (("mean", "max"), 0, 8)],
 )
 def test_pooled_embedding_pools_words_and_hashed_pairs(pooling, buckets, width):
     spec = PooledEmbeddingSpec(
