@@ -171,6 +171,12 @@ def test_a_bare_number_of_units_means_one_layer():
     assert parse_params(raw).models["lstm"].units == (60,)
 
 
+def test_a_bare_pooling_means_that_one():
+    raw = copy.deepcopy(DEFAULT)
+    raw["models"]["swem"]["pooling"] = "max"  # as `dvc exp run -S models.swem.pooling=max` writes
+    assert parse_params(raw).models["swem"].pooling == ("max",)
+
+
 def test_every_baseline_kind_has_one_builder():
     from stages.baseline import BUILDERS
 
