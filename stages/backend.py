@@ -61,12 +61,25 @@ def native_stderr_hidden() -> Iterator[None]:
 def import_keras() -> ModuleType:
     """Keras on the backend chosen by `use_backend`, with that backend's runtime loaded quietly.
 
-    On JAX too, TensorFlow (when installed) loads here: Keras imports it to save a model (its
-    serializer checks for TensorFlow shapes), which would print TensorFlow's start-up lines.
+    On JAX, TensorFlow stays unloaded even where it is installed: Keras would import it (about
+    3 s per process, and its start-up lines) only to ask whether a value to save is a TensorFlow
+    shape, which no value of a process without TensorFlow can be.
     """
     with native_stderr_hidden():
         import keras
 
-        if keras.backend.backend() != "numpy" and importlib.util.find_spec("tensorflow"):
-            import tensorflow  # noqa: F401
+        if keras.backend.backend() == "jax" and "tensorflow" not in sys.modules:
+            _keras_without_tensorflow()
     return keras
+
+
+def _keras_without_tensorflow() -> None:
+    """Tell Keras TensorFlow is absent, as on a JAX-only install (Keras 3 keeps that answer in
+    its lazy `tensorflow` module); if that module has changed, load TensorFlow quietly instead."""
+    from keras.src.utils import module_utils
+
+    lazy = getattr(module_utils, "tensorflow", None)
+    if lazy is not None and getattr(lazy, "module", "missing") is None:
+        lazy._available = False
+    elif importlib.util.find_spec("tensorflow"):
+        import tensorflow  # noqa: F401

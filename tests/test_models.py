@@ -3,6 +3,9 @@ families build and train; every model kind in the schema has a builder."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -111,3 +114,36 @@ def test_pooled_model_with_max_pooling_saves_and_loads(tmp_path):
     model.save(tmp_path / "pooled.keras")
     loaded = keras.models.load_model(tmp_path / "pooled.keras")
     np.testing.assert_allclose(loaded.predict(inputs, verbose=0), model.predict(inputs, verbose=0))
+
+
+JAX_SAVE_AND_LOAD = """
+import sys
+import numpy as np
+from stages.backend import import_keras, use_backend
+use_backend("jax", threads=1)
+keras = import_keras()
+from stages.models import build_model, compile_model, model_inputs
+from stages.params import PooledEmbeddingSpec
+spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"))
+model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)
+x = model_inputs(spec, np.random.default_rng(0).integers(0, 20, (8, 10, 1)).astype("float32"))
+model.fit(x, keras.utils.to_categorical(np.arange(8) % 46, 46), epochs=1, verbose=0)
+model.save(sys.argv[1])
+loaded = keras.models.load_model(sys.argv[1])
+np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+print("tensorflow loaded:", "tensorflow" in sys.modules)
+"""
+
+
+def test_jax_saves_and_loads_models_without_loading_tensorflow(tmp_path):
+    pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
+    path = tmp_path / "pooled.keras"
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SAVE_AND_LOAD, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "tensorflow loaded: False" in result.stdout  # ~3 s less per training process
+    assert path.exists() and not result.stderr.strip(), result.stderr

@@ -109,7 +109,7 @@ def test_jax_backend_trains_and_evaluates(project):
     set_params(project, lambda p: p["train"].update(backend="jax"))
     result = run([*DVC, "repro"], project)
     output = result.stdout + result.stderr
-    assert not LIBRARY_NOISE.search(output), output  # saving a model loads TensorFlow, quietly
+    assert not LIBRARY_NOISE.search(output), output
     metrics = json.loads((project / "metrics/runs/lstm.json").read_text())["seeds"]["1"]
     assert metrics["weights"] == 12746 and 0 <= metrics["accuracy"] <= 1
     assert json.loads((project / "metrics/training/lstm.json").read_text())["backend"] == "jax"
