@@ -19,7 +19,8 @@ import pandas as pd
 class EpochLog(keras.callbacks.Callback):
     """Keep each epoch's train and held-out accuracy and loss as rows, and print one line at most
     every `every` seconds ($PROGRESS_EVERY, default 10; 0: every epoch) and at the end: epoch,
-    metrics and time left."""
+    metrics and time left. The loss kept is the cross-entropy of the true topics: Keras's loss,
+    or with label smoothing the `cross_entropy` metric compile_model adds."""
 
     def __init__(self, label: str, epochs: int, held_out: str, rows: list[dict]) -> None:
         super().__init__()
@@ -48,7 +49,7 @@ class EpochLog(keras.callbacks.Callback):
                     "epoch": epoch + 1,
                     "split": split,
                     "accuracy": round(logs[f"{prefix}accuracy"], 4),
-                    "loss": round(logs[f"{prefix}loss"], 4),
+                    "loss": round(logs.get(f"{prefix}cross_entropy", logs[f"{prefix}loss"]), 4),
                 }
             )
         now = time.perf_counter()

@@ -107,6 +107,22 @@ def test_label_smoothing_softens_the_targets():
         assert loss.get_config()["label_smoothing"] == smoothing
 
 
+def test_smoothed_training_also_logs_the_plain_cross_entropy():
+    spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4)
+    x = np.random.default_rng(0).integers(0, 20, size=(16, 10)).astype("int32")
+    y = np.eye(46, dtype="float32")[np.arange(16) % 3]
+    plain = compile_model(build_model("plain", spec, 10, 46, num_words=20), 0.01)
+    assert list(plain.evaluate(x, y, verbose=0, return_dict=True)) == ["accuracy", "loss"]
+    model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01, 1, True, 0.2)
+    model.fit(x, y, epochs=2, verbose=0)
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    expected = float(
+        keras.ops.mean(keras.losses.categorical_crossentropy(y, model.predict(x, verbose=0)))
+    )
+    assert logs["cross_entropy"] == pytest.approx(expected, rel=1e-4)
+    assert logs["loss"] > logs["cross_entropy"]  # the smoothed targets are harder to fit
+
+
 def test_pooled_model_with_max_pooling_saves_and_loads(tmp_path):
     spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"))
     model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)

@@ -24,6 +24,13 @@ def test_progress_prints_at_most_every_interval_and_the_last_epoch(capsys, monke
     assert [(r["epoch"], r["split"]) for r in rows[:2]] == [(1, "train"), (1, "test")]
 
 
+def test_curves_keep_the_plain_cross_entropy_when_the_loss_is_smoothed():
+    rows: list[dict] = []
+    log = EpochLog("train swem seed 1", epochs=1, held_out="test", rows=rows)
+    log.on_epoch_end(0, {**LOGS, "cross_entropy": 0.3, "val_cross_entropy": 0.6})
+    assert [(r["split"], r["loss"]) for r in rows] == [("train", 0.3), ("test", 0.6)]
+
+
 def test_a_backup_restores_model_epoch_and_curves(tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
