@@ -1,11 +1,13 @@
 """A bare `model.fit` of each published model: the yardstick for the pipeline's ms per epoch.
 
 The same builder, compile settings (XLA, one compiled call per epoch) and validation data as the
-pipeline, one thread, no callbacks. Prints one JSON line: ms/epoch (first epoch, with its compile,
-left out) and a FLOP estimate per model.
+pipeline, one thread, no callbacks unless `--callbacks` adds the pipeline's (their progress lines
+print first). Prints one JSON line: ms/epoch (first epoch, with its compile, left out) and a FLOP
+estimate per model.
 
     python benchmarks/bare_fit.py --backend tensorflow --epochs 30
     python benchmarks/bare_fit.py --no-jit --models all      # XLA's gain, model by model
+    python benchmarks/bare_fit.py --callbacks                # with the pipeline's callbacks
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,12 +52,18 @@ def main() -> None:
     parser.add_argument("--data", default="data/prepared")
     parser.add_argument("--models", default="published", help="published | all")
     parser.add_argument("--no-jit", action="store_true", help="Keras's default compilation")
+    parser.add_argument(
+        "--callbacks",
+        action="store_true",
+        help="the pipeline's curves, progress line and backups (train.checkpoint_every)",
+    )
     args = parser.parse_args()
     use_backend(args.backend, threads=1)
     keras = import_keras()
     from stages.dataset import NUM_CLASSES, load_prepared
     from stages.models import build_model, compile_model, model_inputs
     from stages.params import load_params
+    from stages.progress import Backup, EpochLog
 
     params, arrays = load_params(), load_prepared(args.data)
     steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
@@ -75,9 +85,19 @@ def main() -> None:
             validation_data=(x_test, arrays["y_test"]),
         )
         model.fit(x_train, arrays["y_train"], epochs=1, **fit)  # compile
+        callbacks, rows = [], []
+        if args.callbacks:
+            backup = Path(tempfile.mkdtemp(prefix=f"bare-{name}-"))
+            every = params.train.checkpoint_every
+            callbacks = [
+                EpochLog(f"bare {name}", args.epochs, "test", rows),
+                Backup(backup, every, rows),
+            ]
         start = time.perf_counter()
-        model.fit(x_train, arrays["y_train"], epochs=args.epochs, **fit)
+        model.fit(x_train, arrays["y_train"], epochs=args.epochs, callbacks=callbacks, **fit)
         seconds = (time.perf_counter() - start) / args.epochs
+        if args.callbacks:
+            shutil.rmtree(backup)
         forward = forward_flops(model, arrays["x_train"].shape[1])
         flops = 3 * forward * len(arrays["x_train"]) + forward * len(arrays["x_test"])
         results[name] = {"ms_per_epoch": round(1000 * seconds, 1), "gflop_per_epoch": flops / 1e9}

@@ -7,7 +7,7 @@ settings (four published models, one seed), a bare model.fit of the same models
 (benchmarks/bare_fit.py), each stage's fixed cost and a no-op `dvc repro`. Prints Markdown for the
 README. The real Reuters file must be in the Keras cache.
 
-    python benchmarks/speed.py                 # the published 200 epochs (about 10 minutes)
+    python benchmarks/speed.py                 # the published 200 epochs (about 13 minutes)
     python benchmarks/speed.py --epochs 20     # a quick look
 """
 
