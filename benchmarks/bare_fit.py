@@ -1,13 +1,18 @@
 """A bare `model.fit` of each published model: the yardstick for the pipeline's ms per epoch.
 
-The same builder, compile settings (XLA, one compiled call per epoch) and validation data as the
-pipeline, one thread, no callbacks unless `--callbacks` adds the pipeline's (their progress lines
-print first). Prints one JSON line: ms/epoch (first epoch, with its compile, left out) and a FLOP
+The same builder, compile settings (XLA, one compiled call per epoch) and validation data (in
+one batch) as the pipeline, one thread, no callbacks unless `--callbacks` adds the pipeline's
+(their progress lines print first). Prints one JSON line: ms/epoch (first epoch, with its
+compile, left out), seconds from building the model to the end of its first epoch, and a FLOP
 estimate per model.
 
     python benchmarks/bare_fit.py --backend tensorflow --epochs 30
     python benchmarks/bare_fit.py --no-jit --models all      # XLA's gain, model by model
     python benchmarks/bare_fit.py --callbacks                # with the pipeline's callbacks
+    python benchmarks/bare_fit.py --no-validation            # what the per-epoch test curves cost
+    python benchmarks/bare_fit.py --threads 2                # two threads for one training
+    python benchmarks/bare_fit.py --unroll                   # the recurrence unrolled (49 steps)
+    python benchmarks/bare_fit.py --validation-batch-size 50   # the test split in training batches
 """
 
 from __future__ import annotations
@@ -45,6 +50,15 @@ def forward_flops(model, steps: int) -> int:
     return flops
 
 
+def unrolled(keras, model):
+    """The same model with every recurrent layer unrolled over its steps (Keras's unroll=True)."""
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] in GATES:
+            layer["config"]["unroll"] = True
+    return keras.Model.from_config(config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backend", default="tensorflow")
@@ -57,8 +71,20 @@ def main() -> None:
         action="store_true",
         help="the pipeline's curves, progress line and backups (train.checkpoint_every)",
     )
+    parser.add_argument(
+        "--no-validation",
+        action="store_true",
+        help="no test split after each epoch (so no held-out curves; not with --callbacks)",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for the training")
+    parser.add_argument("--unroll", action="store_true", help="recurrent layers with unroll=True")
+    parser.add_argument(
+        "--validation-batch-size", type=int, help="default: the whole test split, as the pipeline"
+    )
     args = parser.parse_args()
-    use_backend(args.backend, threads=1)
+    if args.callbacks and args.no_validation:
+        parser.error("--callbacks logs held-out curves: it needs the validation data")
+    use_backend(args.backend, threads=args.threads)
     keras = import_keras()
     from stages.dataset import NUM_CLASSES, load_prepared
     from stages.models import build_model, compile_model, model_inputs
@@ -72,19 +98,22 @@ def main() -> None:
     for name in PUBLISHED if args.models == "published" else params.models:
         keras.utils.set_random_seed(1)
         spec = params.models[name]
+        started = time.perf_counter()
         model = build_model(name, spec, 49, NUM_CLASSES, params.data.num_words)
+        if args.unroll:
+            model = unrolled(keras, model)
         learning_rate = params.learning_rate(name)
         compile_model(model, learning_rate, steps, jit_compile, spec.label_smoothing)
         x_train, x_test = (
             model_inputs(spec, arrays["x_train"]),
             model_inputs(spec, arrays["x_test"]),
         )
-        fit = dict(
-            batch_size=params.train.batch_size,
-            verbose=0,
-            validation_data=(x_test, arrays["y_test"]),
-        )
+        fit = dict(batch_size=params.train.batch_size, verbose=0)
+        if not args.no_validation:
+            fit["validation_data"] = (x_test, arrays["y_test"])
+            fit["validation_batch_size"] = args.validation_batch_size or len(x_test)
         model.fit(x_train, arrays["y_train"], epochs=1, **fit)  # compile
+        first_epoch = time.perf_counter() - started
         callbacks, rows = [], []
         if args.callbacks:
             backup = Path(tempfile.mkdtemp(prefix=f"bare-{name}-"))
@@ -99,8 +128,13 @@ def main() -> None:
         if args.callbacks:
             shutil.rmtree(backup)
         forward = forward_flops(model, arrays["x_train"].shape[1])
-        flops = 3 * forward * len(arrays["x_train"]) + forward * len(arrays["x_test"])
-        results[name] = {"ms_per_epoch": round(1000 * seconds, 1), "gflop_per_epoch": flops / 1e9}
+        held_out = 0 if args.no_validation else len(arrays["x_test"])
+        flops = 3 * forward * len(arrays["x_train"]) + forward * held_out
+        results[name] = {
+            "ms_per_epoch": round(1000 * seconds, 1),
+            "first_epoch_s": round(first_epoch, 2),
+            "gflop_per_epoch": flops / 1e9,
+        }
     print(json.dumps(results))
 
 

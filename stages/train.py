@@ -113,6 +113,9 @@ def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
         model_inputs(spec, arrays["x_train"]),
         arrays["y_train"],
         validation_data=(model_inputs(spec, arrays["x_test"]), arrays["y_test"]),
+        # The held-out curves in one batch: the same numbers, 5-10 % less time per epoch
+        # (README: Speed).
+        validation_batch_size=len(arrays["x_test"]),
         initial_epoch=done,
         epochs=epochs,
         batch_size=params.train.batch_size,
