@@ -1,15 +1,16 @@
 """Variations on the chosen `swem` model, scored by model_selection.py's cross-validation.
 
-Each candidate changes one thing of `swem` (mean and max of 64-dimensional word embeddings,
-label smoothing 0.2, 30 epochs at learning rate 0.003): regularization (word dropout, feature
-dropout, a hidden layer), capacity (a linear bag-of-words term, four members averaged in one
-model), training (epochs, smoothing) and the embeddings' start, including word vectors learned
-without labels from the newswires the dataset drops for length (a PPMI matrix of word pairs in a
-window of five, reduced by SVD: never the training or test newswires). None of them is in the
-params schema: this script builds its own Keras models. Same folds, seeds and table as
-model_selection.py; the test split is never loaded. Run after `dvc repro prepare`:
+Each candidate changes one thing of the `swem` model in params.yaml (as committed: mean and max
+of 64-dimensional word embeddings, label smoothing 0.2, 30 epochs at learning rate 0.003):
+regularization (word dropout, feature dropout, a hidden layer), capacity (a linear bag-of-words
+term, four members averaged in one model), training (epochs, smoothing) and the embeddings'
+start, including word vectors learned without labels from the newswires the dataset drops for
+length (a PPMI matrix of word pairs in a window of five, reduced by SVD: never the training or
+test newswires). None of the changes is in the params schema: this script builds its own Keras
+models. Same folds, seeds and table as model_selection.py; the test split is never loaded. Run
+after `dvc repro prepare`:
 
-    python benchmarks/model_exploration.py   # about 10 minutes on a 2-core x86 CPU (JAX)
+    python benchmarks/model_exploration.py   # about 12 minutes on a 2-core x86 CPU (JAX)
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_selection import folds, print_table, training_split  # noqa: E402
 
 from stages.backend import import_keras, use_backend  # noqa: E402
-from stages.params import load_params  # noqa: E402
+from stages.dataset import NUM_CLASSES  # noqa: E402
+from stages.params import Params, load_params  # noqa: E402
 
-SWEM = {"label_smoothing": 0.2, "epochs": 30, "learning_rate": 0.003}
 CANDIDATES = {  # the first is the reference of the paired differences
     "swem as chosen": {},
     "label smoothing 0.3": {"label_smoothing": 0.3},
@@ -50,11 +51,23 @@ CANDIDATES = {  # the first is the reference of the paired differences
         "hidden": 256,
     },
 }
-WINDOW, DIMENSIONS = 5, 64
+WINDOW = 5  # words on each side that count as a pair
 
 
-def unlabelled_vectors(num_words: int, maxlen: int) -> np.ndarray:
-    """(num_words, 64) word vectors from the newswires too long for the dataset (maxlen ids or
+def swem_settings(params: Params) -> dict:
+    """The chosen model's settings from params.yaml, which each candidate changes one of."""
+    spec = params.models["swem"]
+    return {
+        "embedding_dim": spec.embedding_dim,
+        "pooling": spec.pooling,
+        "label_smoothing": spec.label_smoothing,
+        "epochs": params.epochs("swem"),
+        "learning_rate": params.learning_rate("swem"),
+    }
+
+
+def unlabelled_vectors(num_words: int, maxlen: int, dimensions: int) -> np.ndarray:
+    """(num_words, dimensions) word vectors from the newswires too long for the dataset (maxlen ids or
     more with the start mark, which load_data drops: neither training nor test text): SVD of the positive PMI of word pairs at most
     WINDOW apart (context counts smoothed by ^0.75); ids are mapped as load_data maps them."""
     import scipy.sparse as sp
@@ -84,13 +97,13 @@ def unlabelled_vectors(num_words: int, maxlen: int) -> np.ndarray:
         (pmi[keep].astype(np.float32), (counts.row[keep], counts.col[keep])),
         shape=(num_words,) * 2,
     )
-    u, s, _ = svds(ppmi, k=DIMENSIONS)
+    u, s, _ = svds(ppmi, k=dimensions)
     return (u * np.sqrt(s)).astype(np.float32)
 
 
 def build(keras, options: dict, vectors: np.ndarray | None, steps: int, num_words: int):
     """swem with the candidate's one change, compiled."""
-    from stages.models import MaskedMaxPooling1D
+    from stages.models import POOLING_LAYERS
 
     inputs = keras.Input((steps,), dtype="int32")
 
@@ -100,7 +113,7 @@ def build(keras, options: dict, vectors: np.ndarray | None, steps: int, num_word
             init = keras.initializers.Constant(vectors * options["ppmi_scale"])
         words = keras.layers.Embedding(
             num_words,
-            DIMENSIONS,
+            options["embedding_dim"],
             mask_zero=True,
             embeddings_initializer=init,
             trainable=not options.get("frozen"),
@@ -111,9 +124,8 @@ def build(keras, options: dict, vectors: np.ndarray | None, steps: int, num_word
             )
         if options.get("feature_dropout"):
             words = keras.layers.SpatialDropout1D(options["feature_dropout"])(words)
-        x = keras.layers.Concatenate()(
-            [keras.layers.GlobalAveragePooling1D()(words), MaskedMaxPooling1D()(words)]
-        )
+        pooled = [POOLING_LAYERS[name]()(words) for name in options["pooling"]]
+        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
         if options.get("hidden"):
             x = keras.layers.Dense(options["hidden"], activation="relu")(x)
             x = keras.layers.Dropout(0.3)(x)
@@ -121,12 +133,15 @@ def build(keras, options: dict, vectors: np.ndarray | None, steps: int, num_word
 
     members = options.get("members", 1)
     if members > 1:
-        heads = [keras.layers.Dense(46, activation="softmax")(features()) for _ in range(members)]
+        heads = [
+            keras.layers.Dense(NUM_CLASSES, activation="softmax")(features())
+            for _ in range(members)
+        ]
         outputs = keras.layers.Average()(heads)
     else:
-        logits = keras.layers.Dense(46)(features())
+        logits = keras.layers.Dense(NUM_CLASSES)(features())
         if options.get("wide"):
-            bag = keras.layers.Embedding(num_words, 46, mask_zero=True)(inputs)
+            bag = keras.layers.Embedding(num_words, NUM_CLASSES, mask_zero=True)(inputs)
             logits = keras.layers.Add()([logits, keras.layers.GlobalAveragePooling1D()(bag)])
         outputs = keras.layers.Activation("softmax")(logits)
     model = keras.Model(inputs, outputs)
@@ -141,11 +156,11 @@ def cross_validate(name: str, change: dict, seeds: list[int], backend: str, vect
     """Validation accuracy of every (seed, fold), in that order, and seconds per fit."""
     use_backend(backend, threads=1)
     keras = import_keras()
-    options = {**SWEM, **change}
     params = load_params()
+    options = {**swem_settings(params), **change}
     x, labels = training_split()
     x = x[..., 0].astype("int32")
-    onehot = np.eye(46, dtype="float32")[labels]
+    onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
     accuracies, start = [], time.perf_counter()
     for seed in seeds:
         for train, held in folds(len(x)):
@@ -168,8 +183,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--backend", default="jax", help="jax (faster here) | tensorflow")
     args = parser.parse_args()
-    data = load_params().data
-    vectors = unlabelled_vectors(data.num_words, data.maxlen)
+    params = load_params()
+    dimensions = params.models["swem"].embedding_dim
+    vectors = unlabelled_vectors(params.data.num_words, params.data.maxlen, dimensions)
     results = Parallel(n_jobs=2, backend="loky")(
         delayed(cross_validate)(name, change, args.seeds, args.backend, vectors)
         for name, change in CANDIDATES.items()
