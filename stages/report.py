@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from stages.atomic import atomic_path, write_json
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import Params, load_params
 from stages.scoring import METRICS
@@ -216,17 +217,23 @@ def to_markdown(
     return "\n".join(text) + "\n"
 
 
-def summary_metrics(table: pd.DataFrame) -> dict[str, str]:
-    """The one DVC metrics file: per model (and baseline) held-out accuracy as "mean ± std".
+def summary_metrics(table: pd.DataFrame) -> dict[str, float]:
+    """The one DVC metrics file, all numbers: per model (and baseline) the held-out accuracy's
+    mean over seeds, under the model's name; then per model with two or more seeds its standard
+    deviation over seeds, under `<model>_std`, to read a change against seed noise.
 
-    One short column per model keeps `dvc exp show` readable; the fixed format sorts correctly
-    (`--sort-by metrics/report.json:<model>`); the numbers are also in report.csv.
+    The means come first, one short column per model, so `dvc exp show` leads with them;
+    DVC computes `dvc metrics diff`'s Change and sorts `--sort-by` numerically. The other
+    numbers are in report.csv.
     """
-    return {
-        row["model"]: f"{row['accuracy_mean']:.4f}"
-        + (f" ± {row['accuracy_std']:.4f}" if pd.notna(row.get("accuracy_std")) else "")
-        for row in table.to_dict("records")
+    rows = table.to_dict("records")
+    means = {row["model"]: round(float(row["accuracy_mean"]), 4) for row in rows}
+    spreads = {
+        f"{row['model']}_std": round(float(row["accuracy_std"]), 4)
+        for row in rows
+        if pd.notna(row.get("accuracy_std"))
     }
+    return means | spreads
 
 
 def main() -> None:
@@ -263,4 +270,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "report")

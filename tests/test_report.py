@@ -113,11 +113,14 @@ def test_markdown_shows_every_model_baseline_and_the_published_numbers():
     assert "nan" not in text and "test accuracy over seeds [1, 2, 3]" in text
 
 
-def test_the_metrics_file_holds_only_accuracy_mean_and_spread():
+def test_the_metrics_file_holds_numbers_means_first_then_spreads():
     table = pd.concat([summarize(RUNS, PARAMS).assign(kind="model"), BASELINES], ignore_index=True)
     metrics = summary_metrics(table)
-    assert metrics["lstm"] == "0.8500 ± 0.0100"
-    assert metrics["majority"] == "0.7479"
+    assert metrics["lstm"] == 0.85 and metrics["lstm_std"] == 0.01
+    assert metrics["majority"] == 0.7479 and "majority_std" not in metrics  # one run: no spread
+    assert all(isinstance(v, float) for v in metrics.values())
+    keys = list(metrics)
+    assert keys.index("majority") < min(keys.index(k) for k in keys if k.endswith("_std"))
 
 
 def test_missing_runs_are_named(tmp_path):
