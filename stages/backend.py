@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import platform
 import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 
 
@@ -35,6 +37,19 @@ def use_backend(backend: str, threads: int | None = None) -> None:
     for name in ("absl", "tensorflow", "jax._src.xla_bridge"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="keras")
+
+
+def cpu_description() -> str:
+    """The CPU model and its widest vector extensions, e.g. "AMD EPYC (avx2, fma, avx512f)":
+    recorded with each training, since LSTM weights differ between CPUs (README: Reproducing)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or platform.machine()
+    model = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), "?")
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    wide = [flag for flag in ("avx2", "fma", "avx512f", "amx_tile") if flag in flags]
+    return f"{model} ({', '.join(wide)})" if wide else model
 
 
 def use_data_backend() -> None:

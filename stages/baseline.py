@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 
 from stages.atomic import write_json
 from stages.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import MajoritySpec, TfidfLogregSpec, load_params
 from stages.scoring import score
@@ -69,4 +70,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "baseline")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from stages.atomic import atomic_path, write_json
 from stages.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared, sha256_of
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import load_params
 from stages.scoring import score
@@ -103,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "evaluate")

@@ -14,6 +14,7 @@ from pathlib import Path
 from stages.atomic import atomic_path
 from stages.backend import import_keras, use_data_backend
 from stages.dataset import sha256_of
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import DataParams, load_params
 
@@ -76,4 +77,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "fetch")

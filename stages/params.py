@@ -32,7 +32,18 @@ CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 NAME = r"^[a-z][a-z0-9_]*$"
 
 
-Number = Annotated[float, Field(strict=True)]  # a YAML 1 counts as 1.0; '1' or true do not
+# A YAML 1 counts as 1.0; '1', true, .nan and .inf do not.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+# Bounds a user would find generous: far past any setting that makes sense for 1,395 newswires
+# of 49 words on one machine, near enough to catch a typo (an extra zero or three) before it
+# starts a two-year training.
+MAX_EPOCHS = 10_000  # the published run used 200
+MAX_BATCH_SIZE = 100_000  # more than the whole training split: one batch per epoch
+MAX_UNITS = 4096  # per recurrent layer, and embedding dimensions; the published use 50
+MAX_LAYERS = 16
+MAX_LEARNING_RATE = 1.0  # Adam's step size: 0.001 published; near 1 it diverges
+MAX_SEEDS = 100
 
 
 class ParamsError(SystemExit):
@@ -50,23 +61,25 @@ class Section(BaseModel):
 class DataParams(Section):
     url: Annotated[StrictStr, Field(pattern=r"://")]
     sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
-    num_words: Annotated[StrictInt, Field(ge=4)]  # ids 0-2 are reserved
-    maxlen: Annotated[StrictInt, Field(ge=2)]
+    num_words: Annotated[StrictInt, Field(ge=4, le=1_000_000)]  # ids 0-2 are reserved
+    maxlen: Annotated[StrictInt, Field(ge=2, le=100_000)]
     test_split: Annotated[Number, Field(gt=0, lt=1)]
     seed: Annotated[StrictInt, Field(ge=0)]
     padding: Literal["pre", "post"]
 
 
 class TrainParams(Section):
-    epochs: Annotated[StrictInt, Field(ge=1)]
-    batch_size: Annotated[StrictInt, Field(ge=1)]
-    learning_rate: Annotated[Number, Field(gt=0)]
-    seeds: Annotated[tuple[Annotated[StrictInt, Field(ge=0)], ...], Field(min_length=1)]
+    epochs: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)]
+    batch_size: Annotated[StrictInt, Field(ge=1, le=MAX_BATCH_SIZE)]
+    learning_rate: Annotated[Number, Field(gt=0, le=MAX_LEARNING_RATE)]
+    seeds: Annotated[
+        tuple[Annotated[StrictInt, Field(ge=0)], ...], Field(min_length=1, max_length=MAX_SEEDS)
+    ]
     backend: Literal["tensorflow", "jax"]
     jit_compile: StrictBool = True
     validation_split: Annotated[Number, Field(ge=0, lt=1)] = 0.0
     resume: StrictBool = True
-    checkpoint_every: Annotated[StrictInt, Field(ge=1)] = 20
+    checkpoint_every: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)] = 20
 
     @field_validator("seeds")
     @classmethod
@@ -80,8 +93,8 @@ class ModelSpec(Section):
     """What every model family shares: optional per-model epochs and learning rate, and label
     smoothing (0: the published one-hot targets)."""
 
-    epochs: Annotated[StrictInt, Field(ge=1)] | None = None
-    learning_rate: Annotated[Number, Field(gt=0)] | None = None
+    epochs: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)] | None = None
+    learning_rate: Annotated[Number, Field(gt=0, le=MAX_LEARNING_RATE)] | None = None
     label_smoothing: Annotated[Number, Field(ge=0, lt=1)] = 0.0
 
 
@@ -90,8 +103,11 @@ class RecurrentSpec(ModelSpec):
 
     kind: Literal["recurrent"] = "recurrent"
     cell: Literal[tuple(CELLS)]  # type: ignore[valid-type]
-    units: Annotated[tuple[Annotated[StrictInt, Field(ge=1)], ...], Field(min_length=1)]
-    embedding_dim: Annotated[StrictInt, Field(ge=1)] | None = None
+    units: Annotated[
+        tuple[Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)], ...],
+        Field(min_length=1, max_length=MAX_LAYERS),
+    ]
+    embedding_dim: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] | None = None
     bidirectional: StrictBool = False
 
     @field_validator("units", mode="before")
@@ -110,9 +126,9 @@ class PooledEmbeddingSpec(ModelSpec):
     by mean, max, or both side by side."""
 
     kind: Literal["pooled_embedding"]
-    embedding_dim: Annotated[StrictInt, Field(ge=1)]
+    embedding_dim: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)]
     pooling: Annotated[tuple[Literal[POOLINGS], ...], Field(min_length=1)] = ("mean",)  # type: ignore[valid-type]
-    bigram_buckets: Annotated[StrictInt, Field(ge=0)] = 0
+    bigram_buckets: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = 0
     dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0
 
     @field_validator("pooling", mode="before")
@@ -162,8 +178,8 @@ class MajoritySpec(Section):
 class TfidfLogregSpec(Section):
     kind: Literal["tfidf_logreg"]
     C: Annotated[Number, Field(gt=0)] = 1.0
-    ngram_max: Annotated[StrictInt, Field(ge=1)] = 1
-    max_iter: Annotated[StrictInt, Field(ge=1)] = 1000
+    ngram_max: Annotated[StrictInt, Field(ge=1, le=5)] = 1
+    max_iter: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000
 
 
 BASELINE_KINDS: dict[str, type[Section]] = {
@@ -255,7 +271,9 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         lines = "\n  - ".join(problems)
         raise ParamsError(
             f"{source} has {len(problems)} problem(s):\n  - {lines}\n"
-            f"Fix these keys in {source} and run `dvc repro` again."
+            f"Fix these keys in {source} and run `dvc repro` again, or go back to the last "
+            f"commit: git checkout HEAD -- {Path(source).name} dvc.lock metrics && dvc checkout "
+            "&& dvc repro"
         ) from None
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from stages.atomic import atomic_path
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import Params, load_params
 
@@ -87,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "plots")

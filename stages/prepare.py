@@ -18,6 +18,7 @@ import numpy as np
 from stages.atomic import atomic_path, write_json
 from stages.backend import import_keras, use_data_backend
 from stages.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import DataParams, load_params
 
@@ -174,4 +175,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "prepare")

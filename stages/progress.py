@@ -7,6 +7,7 @@ call), so any backend works and an epoch costs what a bare `model.fit` costs.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -58,16 +59,32 @@ class EpochLog(keras.callbacks.Callback):
         if now - self.shown < self.every and epoch + 1 < self.epochs:
             return
         self.shown = now
-        per_epoch = (now - self.started) / (epoch + 1 - self.first_epoch)
         shown = ", ".join(
             f"{metric.replace('val_', self.held_out + ' ')} {value:.4f}"
             for metric, value in logs.items()
         )
-        print(
-            f"{self.label}: epoch {epoch + 1}/{self.epochs}: {shown}; "
-            f"{per_epoch * 1000:.0f} ms/epoch, {per_epoch * (self.epochs - epoch - 1):.0f} s left",
-            flush=True,
+        line = f"{self.label}: epoch {epoch + 1}/{self.epochs}: {shown}; {self.pace(epoch, now)}"
+        print(line, flush=True)
+
+    def pace(self, epoch: int, now: float) -> str:
+        """ms per epoch and time left, from the epochs after the first: the first one compiles
+        the step and can take ten times as long."""
+        after_first = epoch - self.first_epoch
+        if after_first == 0:
+            return f"first epoch (compiling) {now - self.started:.1f} s"
+        per_epoch = (now - self.after_first) / after_first
+        return (
+            f"{per_epoch * 1000:.0f} ms/epoch, {per_epoch * (self.epochs - epoch - 1):.0f} s left"
         )
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop the training after the first epoch whose loss is NaN or infinite (an epoch hook, like
+    every callback here: Keras's TerminateOnNaN checks every batch)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.model.stop_training = True
 
 
 class Backup(keras.callbacks.Callback):

@@ -10,12 +10,15 @@ still match are kept without retraining (the outputs persist).
 from __future__ import annotations
 
 import argparse
+import errno
 import fcntl
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -25,8 +28,9 @@ import psutil
 from joblib import Parallel, delayed
 
 from stages.atomic import atomic_path, write_json
-from stages.backend import import_keras, use_backend
+from stages.backend import cpu_description, import_keras, use_backend
 from stages.dataset import NUM_CLASSES, held_out_name, holdout, load_prepared, sha256_of
+from stages.failure import DiskFull, run_stage
 from stages.guard import InputsGuard, code_hashes
 from stages.params import Params, load_params
 
@@ -44,6 +48,51 @@ def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path)
         "code": code_hashes(),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def training_failure(rows: list[dict], label: str, learning_rate_key: str, rate: float) -> str:
+    """The one line that fails a training, or "" for a sound one.
+
+    Failed: the last epoch's train loss (the cross-entropy of the true topics) is not finite, or
+    lies above ln(46) ≈ 3.83, the loss of guessing every topic equally: after training, that is
+    worse than knowing nothing. (Comparing with the first epoch's loss instead would pass a run
+    that diverged in its first epoch, as a learning rate of 1000 does.)
+    """
+    train = [row for row in rows if row["split"] == "train"]
+    if not train:
+        return ""
+    last, chance = train[-1], math.log(NUM_CLASSES)
+    if math.isfinite(last["loss"]) and last["loss"] <= chance:
+        return ""
+    why = (
+        "not a number"
+        if not math.isfinite(last["loss"])
+        else f"above ln {NUM_CLASSES} = {chance:.2f}, the loss of guessing every topic equally"
+    )
+    return (
+        f"{label}: diverged at epoch {last['epoch']}: train loss {last['loss']:.6g}, {why}. "
+        f"Nothing was saved; lower {learning_rate_key} (now {rate:g}) and run `dvc repro`."
+    )
+
+
+def learning_rate_key(params: Params, model: str) -> str:
+    """The params key that sets this model's learning rate."""
+    if params.models[model].learning_rate is not None:
+        return f"models.{model}.learning_rate"
+    return f"train.learning_rate (or models.{model}.learning_rate)"
+
+
+def save_outputs(model, probabilities: np.ndarray, out_dir: Path, seed: int) -> None:
+    """seed-<n>.keras and seed-<n>.probabilities.npy; a full disk raises DiskFull with what the
+    pair needs (the model holds 3 floats per weight: the weights and Adam's two moments)."""
+    try:
+        model.save(out_dir / f"seed-{seed}.keras")
+        np.save(out_dir / f"seed-{seed}.probabilities.npy", probabilities)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        needed = 12 * model.count_params() + probabilities.nbytes
+        raise DiskFull(str(exc.filename or out_dir / f"seed-{seed}.keras"), needed) from None
 
 
 class RunBusy(RuntimeError):
@@ -86,7 +135,7 @@ def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
     keras = import_keras()
 
     from stages.models import build_model, compile_model, model_inputs
-    from stages.progress import Backup, EpochLog, restore
+    from stages.progress import Backup, EpochLog, StopOnNonFinite, restore
 
     spec, epochs = params.models[model_name], params.epochs(model_name)
     keras.utils.set_random_seed(seed)
@@ -119,7 +168,11 @@ def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
         initial_epoch=done,
         epochs=epochs,
         batch_size=params.train.batch_size,
-        callbacks=[progress, Backup(backup, params.train.checkpoint_every, rows)],
+        callbacks=[
+            StopOnNonFinite(),
+            progress,
+            Backup(backup, params.train.checkpoint_every, rows),
+        ],
         verbose=0,
     )
     return model, progress, done
@@ -136,6 +189,10 @@ def train_seed(
 ) -> dict:
     """One worker's job: train one seed, save `seed-<n>.keras` into out_dir, return its facts."""
     use_backend(params.train.backend, threads=1)
+    if multiprocessing.current_process().name != "MainProcess":  # a worker (not n_jobs=1)
+        # Ctrl-C reaches the whole process group: the stage's process stops the workers and
+        # says so, in one line.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     label = f"train {model_name} seed {seed}"
     backup = Path(backups) / f"{model_name}-{seed}"
     import_keras()  # quietly, before stages.models imports it
@@ -148,10 +205,18 @@ def train_seed(
         start = time.perf_counter()
         model, progress, done = fit(params, model_name, seed, arrays, backup)
         seconds = time.perf_counter() - start
-        model.save(out_dir / f"seed-{seed}.keras")
+        failure = training_failure(
+            progress.rows,
+            label,
+            learning_rate_key(params, model_name),
+            params.learning_rate(model_name),
+        )
+        if failure:
+            shutil.rmtree(backup, ignore_errors=True)  # a diverged state is nothing to resume
+            return {"seed": seed, "failed": failure}
         # Evaluation where the model already is: evaluate scores these without loading Keras.
         inputs = model_inputs(params.models[model_name], arrays["x_test"])
-        np.save(out_dir / f"seed-{seed}.probabilities.npy", model.predict(inputs, verbose=0))
+        save_outputs(model, model.predict(inputs, verbose=0), out_dir, seed)
         shutil.rmtree(backup, ignore_errors=True)
     return {
         "seed": seed,
@@ -213,6 +278,55 @@ def train_all(
     return [runs[seed] for seed in params.train.seeds]
 
 
+def backups_kept(backups: Path, model: str, seeds: tuple[int, ...]) -> str:
+    """What an interrupted training keeps: each seed's last backup, which `dvc repro` resumes."""
+    done = []
+    for seed in seeds:
+        state = backups / f"{model}-{seed}" / "state" / "epoch.json"
+        if state.exists():
+            done.append(f"seed {seed} after epoch {json.loads(state.read_text())['epoch']}")
+    if not done:
+        return "no backup yet (one is written every train.checkpoint_every epochs)"
+    return f"kept the last backups in {backups}/ ({', '.join(done)})"
+
+
+def train_model(args: argparse.Namespace, params: Params) -> None:
+    """Train the seeds not kept; write the sound ones; fail naming every seed that diverged."""
+    guard = InputsGuard(f"train {args.model}")
+    models_dir, summary_path = Path(args.models_out), Path(args.summary_out)
+    kept = reusable_runs(
+        params, args.model, args.data, models_dir, summary_path, Path(args.curves_out)
+    )
+    if kept:
+        print(f"train {args.model}: seeds {sorted(kept)} unchanged since their last training; kept")
+    try:
+        with atomic_path(models_dir, directory=True) as out_dir:
+            for seed in kept:
+                for suffix in ("keras", "probabilities.npy"):
+                    shutil.copy2(models_dir / f"seed-{seed}.{suffix}", out_dir)
+            results = train_all(params, args.model, args.data, args.backups, out_dir, kept)
+            failed = [run["failed"] for run in results if "failed" in run]
+            runs = [run for run in results if "failed" not in run]
+            # The sound seeds are written even when another failed (DVC records nothing then):
+            # the next `dvc repro` keeps them, as it keeps any seed whose inputs are unchanged.
+            curves = [row for run in runs for row in run.pop("curves")]
+            with atomic_path(args.curves_out) as tmp:
+                pd.DataFrame(curves).to_csv(tmp, index=False)
+            summary = {
+                "model": args.model,
+                "backend": params.train.backend,
+                "cpu": cpu_description(),
+                "seeds": runs,
+            }
+            write_json(args.summary_out, summary)
+    except RunBusy as exc:
+        raise SystemExit(str(exc)) from None
+    if failed:
+        raise SystemExit("\n".join(failed))
+    guard.check(args.models_out, args.curves_out, args.summary_out)
+    print(f"train {args.model}: saved {len(runs)} seed(s) to {args.models_out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="a model name under `models:` in params.yaml")
@@ -227,28 +341,11 @@ def main() -> None:
         raise SystemExit(
             f"train: unknown model {args.model!r}; params.yaml has {list(params.models)}"
         )
-    guard = InputsGuard(f"train {args.model}")
-    models_dir, summary_path = Path(args.models_out), Path(args.summary_out)
-    kept = reusable_runs(
-        params, args.model, args.data, models_dir, summary_path, Path(args.curves_out)
+    run_stage(
+        lambda: train_model(args, params),
+        f"train {args.model}",
+        kept=lambda: backups_kept(Path(args.backups), args.model, params.train.seeds),
     )
-    if kept:
-        print(f"train {args.model}: seeds {sorted(kept)} unchanged since their last training; kept")
-    try:
-        with atomic_path(models_dir, directory=True) as out_dir:
-            for seed in kept:
-                for suffix in ("keras", "probabilities.npy"):
-                    shutil.copy2(models_dir / f"seed-{seed}.{suffix}", out_dir)
-            runs = train_all(params, args.model, args.data, args.backups, out_dir, kept)
-            curves = [row for run in runs for row in run.pop("curves")]
-            with atomic_path(args.curves_out) as tmp:
-                pd.DataFrame(curves).to_csv(tmp, index=False)
-            summary = {"model": args.model, "backend": params.train.backend, "seeds": runs}
-            write_json(args.summary_out, summary)
-    except RunBusy as exc:
-        raise SystemExit(str(exc)) from None
-    guard.check(args.models_out, args.curves_out, args.summary_out)
-    print(f"train {args.model}: saved {len(runs)} seed(s) to {args.models_out}")
 
 
 if __name__ == "__main__":

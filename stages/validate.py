@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from stages.atomic import atomic_path
+from stages.failure import run_stage
 from stages.guard import InputsGuard
 from stages.params import load_params
 
@@ -30,4 +31,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main, "validate")

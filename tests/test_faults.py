@@ -38,6 +38,8 @@ def start(cmd, repo) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        # As from a terminal: Ctrl-C interrupts (a shell's background job starts with it ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
     )
 
 

@@ -21,6 +21,14 @@ def errors_for(edit) -> str:
     return str(info.value)
 
 
+def set_key(params: dict, key: str, value) -> None:
+    """params["a"]["b"]["c"] = value for key "a.b.c"."""
+    *path, last = key.split(".")
+    for part in path:
+        params = params[part]
+    params[last] = value
+
+
 def test_project_params_are_valid_and_typed():
     params = load_params(PROJECT / "params.yaml")
     assert params.data.num_words == 30000 and params.data.maxlen == 50
@@ -145,6 +153,40 @@ def test_each_bad_key_is_named_with_its_allowed_range(edit, expected):
     assert expected in errors_for(edit)
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("train.learning_rate", float("inf")),
+        ("train.learning_rate", float("nan")),
+        ("models.lstm.learning_rate", float("inf")),
+        ("models.lstm.label_smoothing", float("nan")),
+        ("data.test_split", float("nan")),
+        ("report.confidence", float("inf")),
+        ("baselines.tfidf_logreg.C", float("inf")),
+    ],
+)
+def test_non_finite_numbers_are_refused_everywhere(key, value):
+    message = errors_for(lambda params: set_key(params, key, value))
+    assert f"{key}: {value!r} is not allowed (input should be a finite number)" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "bound"),
+    [
+        ("train.epochs", 100_000_000, "less than or equal to 10000"),
+        ("train.batch_size", 10**7, "less than or equal to 100000"),
+        ("train.learning_rate", 1000.0, "less than or equal to 1"),
+        ("models.lstm.learning_rate", 1e30, "less than or equal to 1"),
+        ("models.lstm.units", [50, 100_000], "less than or equal to 4096"),
+        ("models.swem.embedding_dim", 65_536, "less than or equal to 4096"),
+        ("models.swem.epochs", 20_000, "less than or equal to 10000"),
+    ],
+)
+def test_absurd_values_are_refused_with_their_bound(key, value, bound):
+    message = errors_for(lambda params: set_key(params, key, value))
+    assert key in message and bound in message, message
+
+
 def test_all_problems_are_reported_at_once():
     def many(p):
         p["train"]["epochs"] = 0
@@ -154,6 +196,9 @@ def test_all_problems_are_reported_at_once():
     message = errors_for(many)
     assert "3 problem(s)" in message
     assert "train.epochs" in message and "data.maxlen" in message and "models.lstm.cell" in message
+    assert message.endswith(
+        "git checkout HEAD -- params.yaml dvc.lock metrics && dvc checkout && dvc repro"
+    )
 
 
 def test_invalid_yaml_and_missing_file_are_clear(tmp_path):

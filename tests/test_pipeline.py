@@ -57,6 +57,8 @@ def test_one_metrics_file_and_views_a_person_can_read(reproduced_project):
     titles = [plot[0]["content"]["title"] for plot in plots.values()]
     assert len(plots) == 4, list(plots)  # summary, confusion, one learning-curves plot per model
     assert titles[0].startswith("Held-out accuracy per model")
+    facts = json.loads((project / "metrics/training/lstm.json").read_text())
+    assert facts["cpu"] and facts["backend"] == "tensorflow"  # where the weights were made
     assert [t.split(":")[0] for t in titles if "per epoch" in t] == ["vanilla_rnn", "lstm"]
 
 
@@ -75,6 +77,8 @@ def test_changing_lstm_units_reruns_only_lstm_and_diff_shows_only_it(reproduced_
     diff = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
     rows = [(path, key) for path, metrics in diff.items() for key in metrics]
     assert rows == [("metrics/report.json", "lstm")], rows
+    change = diff["metrics/report.json"]["lstm"]
+    assert change["diff"] == pytest.approx(change["new"] - change["old"])  # a number, not "-"
     again = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
     assert [(p, k) for p, m in again.items() for k in m] == rows  # a stable order
     assert "train_seconds" not in json.dumps(diff)
@@ -102,6 +106,9 @@ def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
     assert after[1] == before[1] and set(after) == {1, 2}  # seed 1 kept as it was
     assert "seeds [1, 2]" in (reproduced_project / "metrics/report.md").read_text()
     assert stale(reproduced_project) == set()
+    diff = json.loads(run([*DVC, "metrics", "diff", "--json"], reproduced_project).stdout)
+    spread = diff["metrics/report.json"]["lstm_std"]  # two seeds: a spread to read changes against
+    assert spread["old"] is None and spread["new"] >= 0
 
 
 def test_jax_backend_trains_and_evaluates(project):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from stages.progress import Backup, EpochLog, restore
+from stages.progress import Backup, EpochLog, StopOnNonFinite, restore
 
 LOGS = {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.2}
 
@@ -44,3 +44,28 @@ def test_a_backup_restores_model_epoch_and_curves(tmp_path):
     restored, done, restored_rows = restore(tmp_path)
     assert done == 2 and restored_rows == rows
     np.testing.assert_allclose(restored.get_weights()[0], model.get_weights()[0])
+
+
+def test_time_left_leaves_out_the_first_compiling_epoch(capsys, monkeypatch):
+    monkeypatch.setenv("PROGRESS_EVERY", "0")
+    clock = iter([0.0, 0.0, 30.0, 30.5, 31.0])  # begin; epoch 1 ends after 30 s, then 0.5 s each
+    monkeypatch.setattr("stages.progress.time.perf_counter", lambda: next(clock))
+    log = EpochLog("train lstm seed 1", epochs=201, held_out="test", rows=[])
+    log.on_train_begin()
+    for epoch in range(3):
+        log.on_epoch_end(epoch, LOGS)
+    first, second, third = capsys.readouterr().out.splitlines()
+    assert first.endswith("first epoch (compiling) 30.0 s") and "left" not in first
+    assert second.endswith("500 ms/epoch, 100 s left")  # 199 epochs to go at 0.5 s, not 30 s
+    assert third.endswith("500 ms/epoch, 99 s left")
+
+
+def test_a_non_finite_loss_stops_the_training_after_that_epoch():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    stop = StopOnNonFinite()
+    stop.set_model(model)
+    model.stop_training = False  # as model.fit sets it
+    stop.on_epoch_end(0, {"loss": 2.5})
+    assert not model.stop_training
+    stop.on_epoch_end(1, {"loss": float("nan")})
+    assert model.stop_training

@@ -1,0 +1,142 @@
+"""A failed training is never a result, and a run that cannot finish ends with one line: a
+diverged or NaN training, Ctrl-C and SIGTERM, a full disk; undoing a run with autostage."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+
+import pytest
+
+from stages.train import training_failure
+from tests.test_faults import TRAIN_LSTM, start, wait_for_line
+from tests.tiny_project import DVC, commit_all, lock, run, set_params, stale
+
+LABEL = "train lstm seed 2"
+KEY = "models.lstm.learning_rate"
+
+
+def rows(*losses: float) -> list[dict]:
+    """Curves rows as EpochLog keeps them: train and test per epoch."""
+    return [
+        {"epoch": epoch, "split": split, "accuracy": 0.5, "loss": loss}
+        for epoch, loss in enumerate(losses, start=1)
+        for split in ("train", "test")
+    ]
+
+
+def test_a_sound_training_passes():
+    assert training_failure(rows(3.9, 2.0, 1.1), LABEL, KEY, 0.001) == ""
+
+
+def test_a_nan_loss_fails_naming_model_seed_epoch_and_fix():
+    line = training_failure(rows(3.9, float("nan")), LABEL, KEY, 1e-3)
+    assert line.startswith("train lstm seed 2: diverged at epoch 2: train loss nan, not a number")
+    assert "lower models.lstm.learning_rate (now 0.001)" in line and "\n" not in line
+
+
+def test_a_loss_above_guessing_fails_even_when_it_fell_since_the_first_epoch():
+    line = training_failure(rows(40000.0, 35711.8555), LABEL, KEY, 0.9)
+    assert "train loss 35711.9, above ln 46 = 3.83" in line
+    assert training_failure(rows(3.9, math.log(46) + 0.01), LABEL, KEY, 0.9)
+
+
+@pytest.mark.pipeline
+def test_a_diverged_training_fails_the_stage_and_records_nothing(reproduced_project):
+    repo = reproduced_project
+    before = lock(repo)["train@vanilla_rnn"]
+    set_params(repo, lambda p: p["models"]["vanilla_rnn"].update(learning_rate=1.0))
+    set_params(repo, lambda p: p["train"].update(seeds=[1, 2]))
+    result = run([*DVC, "repro", "train@vanilla_rnn"], repo, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for seed in (1, 2):
+        assert f"train vanilla_rnn seed {seed}: diverged at epoch 2: train loss" in output
+    assert "lower models.vanilla_rnn.learning_rate (now 1)" in output
+    assert "Traceback" not in output
+    assert lock(repo)["train@vanilla_rnn"] == before  # DVC recorded nothing
+    assert not list((repo / "models/vanilla_rnn").glob("seed-2*"))  # nothing saved
+    assert not list((repo / "models").glob(".*tmp*"))
+
+
+@pytest.fixture
+def slow_project(project):
+    set_params(project, lambda p: p["train"].update(epochs=200, checkpoint_every=2))
+    run([*DVC, "repro", "prepare"], project)
+    return project
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(("sig", "how"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_an_interrupted_repro_ends_with_one_line_and_resumes(slow_project, sig, how):
+    repo = slow_project
+    proc = start([*DVC, "repro", "train@lstm"], repo)
+    wait_for_line(proc, "epoch 5/")
+    os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C does: the whole process group
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    line = next(line for line in output.splitlines() if "interrupted" in line)
+    assert line.startswith(f"train lstm: interrupted ({how}); kept the last backups"), line
+    assert "(seed 1 after epoch " in line and line.endswith("`dvc repro` runs it again.")
+    assert not list((repo / "models").glob(".*tmp*")) and not (repo / "models/lstm").exists()
+
+    resumed = start([*DVC, "repro", "train@lstm"], repo)
+    assert "resuming after epoch" in wait_for_line(resumed, "resuming after epoch")
+    os.killpg(resumed.pid, signal.SIGKILL)
+    resumed.wait()
+
+
+@pytest.mark.pipeline
+def test_a_full_disk_is_named_and_leaves_nothing_half_written(project, tmp_path):
+    run([*DVC, "repro", "prepare"], project)
+    models = project / "models"
+    models.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(models)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, which this user cannot mount: {mounted}")
+    try:
+        result = run(TRAIN_LSTM, project, check=False)
+        leftovers = list(models.iterdir())
+    finally:
+        subprocess.run(["umount", str(models)], check=True)
+    assert result.returncode == 1
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert message[0].startswith("train lstm: disk full while writing models/.lstm.tmp-")
+    assert "free there). Nothing was recorded; free at least " in message[0]
+    assert leftovers == []  # no half-written model
+
+
+@pytest.mark.pipeline
+def test_the_readme_undo_restores_the_committed_run_with_autostage(reproduced_project):
+    repo = reproduced_project
+    run([*DVC, "config", "core.autostage", "true"], repo)
+    commit_all(repo, "autostage, as the project sets it")
+    set_params(repo, lambda p: p["models"]["lstm"].update(units=[6]))
+    run([*DVC, "repro"], repo)
+    assert "dvc.lock" in run(["git", "diff", "--cached", "--name-only"], repo).stdout  # staged
+    bad = run([*DVC, "exp", "run", "-S", "train.epochs=0"], repo, check=False)
+    assert bad.returncode != 0
+    # The README's undo: the committed params, lock and metrics, then the outputs they name.
+    run(["git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "metrics"], repo)
+    run([*DVC, "checkout"], repo)
+    redone = run([*DVC, "repro"], repo).stdout  # what git's stat cache kept: report, plots
+    assert "Running stage 'train@" not in redone  # nothing retrains
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
+    assert stale(repo) == set(), run([*DVC, "status"], repo).stdout
+
+
+@pytest.mark.pipeline
+def test_the_readme_cleanup_removes_what_a_full_disk_left_in_the_cache(reproduced_project):
+    cache = reproduced_project / ".dvc/cache/files/md5/ab"
+    cache.mkdir(parents=True, exist_ok=True)
+    half = cache / "cdef0123.5f1c2a.tmp"  # as DVC names a copy in progress
+    half.write_bytes(b"half a model")
+    sh = run(["bash", "-c", "find \"$(dvc cache dir)\" -name '*.tmp' -delete"], reproduced_project)
+    assert sh.returncode == 0 and not half.exists()
+    assert stale(reproduced_project) == set()
