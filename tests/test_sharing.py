@@ -149,6 +149,7 @@ def test_a_team_shares_runs_experiments_and_models_through_s3(
     sh("dvc plots diff lstm4 lstm6 -o plots-diff", teammate)
     page = (teammate / "plots-diff/index.html").read_text()
     assert "lstm4" in page and "lstm6" in page and "lstm: accuracy and loss per epoch" in page
+    assert "datum.rev + ', '" in page  # each experiment's curves drawn apart, named by it
 
     # A registers the committed vanilla_rnn as version 1.0.0; anyone fetches that model alone.
     sh('git tag -a vanilla_rnn@v1.0.0 -m "the published vanilla RNN" HEAD', project)
