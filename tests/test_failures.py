@@ -140,3 +140,37 @@ def test_the_readme_cleanup_removes_what_a_full_disk_left_in_the_cache(reproduce
     sh = run(["bash", "-c", "find \"$(dvc cache dir)\" -name '*.tmp' -delete"], reproduced_project)
     assert sh.returncode == 0 and not half.exists()
     assert stale(reproduced_project) == set()
+
+
+def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch):
+    import argparse
+    import json
+    import shutil
+
+    import stages.train
+    from stages.params import load_params
+    from tests.tiny_project import PROJECT
+
+    shutil.copy(PROJECT / "params.yaml", tmp_path / "params.yaml")
+    monkeypatch.chdir(tmp_path)
+    failure = "train lstm seed 2: diverged at epoch 3: train loss nan, not a number. ..."
+
+    def two_seeds(params, model_name, data, backups, out_dir, kept):
+        (out_dir / "seed-1.keras").write_bytes(b"a sound model")
+        curves = [{"seed": 1, "epoch": 1, "split": "train", "accuracy": 0.5, "loss": 1.0}]
+        return [{"seed": 1, "curves": curves}, {"seed": 2, "failed": failure}]
+
+    monkeypatch.setattr(stages.train, "train_all", two_seeds)
+    args = argparse.Namespace(
+        model="lstm",
+        data="data/prepared",
+        models_out="models/lstm",
+        curves_out="metrics/curves/lstm.csv",
+        summary_out="metrics/training/lstm.json",
+        backups=".train-backups",
+    )
+    with pytest.raises(SystemExit, match="seed 2: diverged at epoch 3"):
+        stages.train.train_model(args, load_params())
+    assert (tmp_path / "models/lstm/seed-1.keras").read_bytes() == b"a sound model"
+    summary = json.loads((tmp_path / "metrics/training/lstm.json").read_text())
+    assert [run["seed"] for run in summary["seeds"]] == [1]  # the next run keeps seed 1
