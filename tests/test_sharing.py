@@ -37,12 +37,12 @@ TIMEOUT_ENV = {"AWS_MAX_ATTEMPTS": "1"}  # the README: `export AWS_MAX_ATTEMPTS=
 CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
-def fill(line: str, store: S3Store, **values: str) -> str:
+def fill(line: str, store: S3Store) -> str:
+    """A README line with the test server's endpoint and keys for its `<...>` placeholders."""
     values = {
         "endpoint": store.endpoint,
         "access-key-id": store.access_key,
         "secret-access-key": store.secret_key,
-        **values,
     }
     for name, value in values.items():
         line = line.replace(f"<{name}>", value)
