@@ -69,7 +69,9 @@ def build_pooled_embedding(
     spec: PooledEmbeddingSpec, sequence_length: int, num_words: int
 ) -> tuple:
     """fastText/SWEM-style: embed the words (and, with bigram_buckets, hashed adjacent word
-    pairs), then pool over them, padding ignored: the mean, the max, or both concatenated."""
+    pairs), then pool over them, padding ignored: the mean, the max, or both concatenated;
+    optionally through a hidden relu layer. Dropout as the spec says: of whole words or whole
+    embedding dimensions before pooling, of the features the softmax reads after."""
     inputs = keras.Input((sequence_length,), dtype="int32", name="word_ids")
     ids = inputs
     if spec.bigram_buckets:
@@ -78,9 +80,20 @@ def build_pooled_embedding(
         pairs = (num_words + (first * PAIR_PRIME + second) % spec.bigram_buckets) * both
         ids = ops.concatenate([inputs, pairs], axis=1)
     vocabulary = num_words + spec.bigram_buckets
-    words = keras.layers.Embedding(vocabulary, spec.embedding_dim, mask_zero=True)(ids)
+    words = keras.layers.Embedding(
+        vocabulary,
+        spec.embedding_dim,
+        mask_zero=True,
+        embeddings_initializer=spec.embeddings_initializer,
+    )(ids)
+    if spec.word_dropout:  # one draw per word: a dropped word is gone from every dimension
+        words = keras.layers.Dropout(spec.word_dropout, noise_shape=(None, ids.shape[1], 1))(words)
+    if spec.feature_dropout:  # one draw per dimension: gone from every word of the newswire
+        words = keras.layers.SpatialDropout1D(spec.feature_dropout)(words)
     pooled = [POOLING_LAYERS[name]()(words) for name in spec.pooling]
     x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
+    if spec.hidden:
+        x = keras.layers.Dense(spec.hidden, activation="relu")(x)
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout)(x)
     return inputs, x

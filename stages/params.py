@@ -123,13 +123,19 @@ POOLINGS = ("mean", "max")
 
 class PooledEmbeddingSpec(ModelSpec):
     """fastText/SWEM-style: learned word (and hashed word-pair) embeddings, pooled over the words
-    by mean, max, or both side by side."""
+    by mean, max, or both side by side; optionally a hidden relu layer, and dropout of words,
+    embedding dimensions or the final features."""
 
     kind: Literal["pooled_embedding"]
     embedding_dim: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)]
     pooling: Annotated[tuple[Literal[POOLINGS], ...], Field(min_length=1)] = ("mean",)  # type: ignore[valid-type]
     bigram_buckets: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = 0
-    dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0
+    # Keras's names for how the embeddings start.
+    embeddings_initializer: Literal["uniform", "random_normal", "zeros"] = "uniform"
+    word_dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # drops whole words in training
+    feature_dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # whole embedding dimensions
+    hidden: Annotated[StrictInt, Field(ge=0, le=MAX_UNITS)] = 0  # a relu layer after pooling
+    dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # on what the softmax reads
 
     @field_validator("pooling", mode="before")
     @classmethod

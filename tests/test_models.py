@@ -90,6 +90,29 @@ def test_pooled_embedding_pools_words_and_hashed_pairs(pooling, buckets, width):
     fit_twice(spec, model)
 
 
+def test_pooled_embedding_regularizers_and_hidden_layer_build_and_train():
+    spec = PooledEmbeddingSpec(
+        kind="pooled_embedding",
+        embedding_dim=4,
+        pooling=("mean", "max"),
+        embeddings_initializer="zeros",
+        word_dropout=0.2,
+        feature_dropout=0.2,
+        hidden=6,
+        dropout=0.3,
+    )
+    model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    for layer in ("Dropout", "SpatialDropout1D", "Dense"):
+        assert layer in kinds
+    embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
+    assert not np.asarray(embedding.embeddings).any()  # started at zero
+    word_drop = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dropout))
+    assert word_drop.noise_shape == (None, 10, 1)  # whole words
+    assert model.layers[-1].input.shape == (None, 6)  # the softmax reads the hidden layer
+    fit_twice(spec, model)
+
+
 def test_max_pooling_ignores_padding():
     words = np.array([[[1.0, -5.0], [3.0, -4.0], [9.0, 9.0]]], dtype="float32")
     mask = np.array([[True, True, False]])  # the last step is padding
