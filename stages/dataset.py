@@ -37,8 +37,9 @@ def write_prepared(directory: Path, arrays: dict[str, np.ndarray]) -> None:
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
-def load_prepared(directory: str | Path) -> dict[str, np.ndarray]:
-    """The arrays prepare wrote, each checked against the manifest before it is loaded."""
+def load_prepared(directory: str | Path, names: tuple[str, ...] = ARRAYS) -> dict[str, np.ndarray]:
+    """The arrays prepare wrote (or only `names` of them, the others never opened), each checked
+    against the manifest before it is loaded."""
     directory = Path(directory)
     fix = "restore it with `dvc checkout data/prepared` or rebuild it with `dvc repro -f prepare`"
     try:
@@ -46,7 +47,7 @@ def load_prepared(directory: str | Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError) as exc:
         raise DataError(f"{directory}/{MANIFEST}: missing or unreadable ({exc}); {fix}.") from None
     arrays = {}
-    for name in ARRAYS:
+    for name in names:
         path = directory / f"{name}.npy"
         if not path.exists():
             raise DataError(f"{path}: missing; {fix}.")

@@ -28,7 +28,7 @@ TRAIN_LSTM = [
 
 
 def start(cmd, repo) -> subprocess.Popen:
-    env = {**ENV, "KERAS_HOME": os.environ["KERAS_HOME"], "PYTHONUNBUFFERED": "1"}
+    env = {**ENV, "KERAS_HOME": os.environ.get("KERAS_HOME", ""), "PYTHONUNBUFFERED": "1"}
     env["PROGRESS_EVERY"] = "0"  # a progress line every epoch, to kill or edit at a known one
     return subprocess.Popen(
         cmd,

@@ -1,0 +1,96 @@
+"""The training split alone -> repeated k-fold cross-validation accuracy of one model spec.
+
+The protocol model search scores every trial with: fold k holds out every k-th training newswire,
+each fold is trained once per seed, models are built and compiled by stages.models exactly as
+train builds them. Only x_train and labels_train are read (checked against prepare's manifest):
+the test split is never opened. Keras loads on the first cross_validate: choose the backend first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from stages.dataset import MANIFEST, NUM_CLASSES, load_prepared
+from stages.params import ModelSpec, Params
+
+TRAINING_ARRAYS = ("x_train", "labels_train")
+# Intermediate values are reported at step fit * STEPS_PER_FIT + epoch: the same step means the
+# same fit and epoch in every trial, whatever its number of epochs.
+STEPS_PER_FIT = 100_000
+
+
+def training_split(directory: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """x_train, labels_train (checked against prepare's manifest; the test arrays are never
+    opened) and the sha256 of both, which identifies the data a study was scored on."""
+    arrays = load_prepared(directory, TRAINING_ARRAYS)
+    manifest = json.loads((Path(directory) / MANIFEST).read_text())
+    identity = "".join(manifest[f"{name}.npy"] for name in TRAINING_ARRAYS)
+    return arrays["x_train"], arrays["labels_train"], identity
+
+
+def folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, held-out) indices: fold i holds out newswires i, i + k, i + 2k, ..."""
+    every = np.arange(n)
+    return [(np.setdiff1d(every, every[i::k]), every[i::k]) for i in range(k)]
+
+
+Report = Callable[[int, float], bool]  # (step, held-out accuracy) -> stop this trial?
+
+
+def cross_validate(
+    spec: ModelSpec,
+    params: Params,
+    model: str,
+    x: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    report: Report | None = None,
+) -> dict:
+    """Every (seed, fold) fit's held-out accuracy in that order, seed-major; seconds spent in
+    model.fit; and `stopped` when `report` asked to stop (pruning) after some epoch."""
+    import keras
+
+    from stages.models import build_model, compile_model, model_inputs
+
+    onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
+    epochs = spec.epochs or params.train.epochs
+    learning_rate = spec.learning_rate or params.train.learning_rate
+    accuracies: list[float] = []
+    fit_seconds = 0.0
+    for seed in params.train.seeds:
+        for train, held in folds(len(x), k):
+            keras.utils.set_random_seed(seed)
+            net = build_model(model, spec, x.shape[1], NUM_CLASSES, params.data.num_words)
+            steps = math.ceil(len(train) / params.train.batch_size)
+            compile_model(net, learning_rate, steps, params.train.jit_compile, spec.label_smoothing)
+            offset, stopped = len(accuracies) * STEPS_PER_FIT, []
+
+            def watch(epoch: int, logs: dict, net=net, offset=offset, stopped=stopped) -> None:
+                if report(offset + epoch + 1, float(logs["val_accuracy"])):
+                    stopped.append(epoch + 1)
+                    net.stop_training = True
+
+            start = time.perf_counter()
+            history = net.fit(
+                model_inputs(spec, x[train]),
+                onehot[train],
+                validation_data=(model_inputs(spec, x[held]), onehot[held]),
+                validation_batch_size=len(held),
+                # Without pruning, the held-out set is scored once, after the last epoch.
+                validation_freq=1 if report else epochs,
+                epochs=epochs,
+                batch_size=params.train.batch_size,
+                callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=watch)] if report else [],
+                verbose=0,
+            )
+            fit_seconds += time.perf_counter() - start
+            accuracies.append(float(history.history["val_accuracy"][-1]))
+            if stopped:
+                return {"accuracies": accuracies, "fit_seconds": fit_seconds, "stopped": True}
+    return {"accuracies": accuracies, "fit_seconds": fit_seconds, "stopped": False}

@@ -1,0 +1,274 @@
+"""A search's study -> tracked results: search/<space>/ (trials table, plots for `dvc plots show`,
+the best trial's paired comparison with the current model) and the promotion command.
+
+Files only, no Keras: `report` and `best` run anywhere the storage is reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import yaml
+from optuna.trial import FrozenTrial, TrialState
+from scipy import stats
+
+from stages.atomic import atomic_path
+from stages.params import load_params
+from stages.search_space import CURRENT, Choices, GridSpace, load_search, space_named
+from stages.search_study import open_storage
+
+
+def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:
+    """Mean difference of two trials over the same (seed, fold) fits, and the paired t-test's p."""
+    a, b = np.asarray(scores), np.asarray(reference)
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"trials of {len(a)} and {len(b)} fits cannot be paired")
+    difference = a - b
+    if not difference.any():
+        return 0.0, 1.0
+    return float(difference.mean()), float(stats.ttest_rel(a, b).pvalue)
+
+
+def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
+    """One row per finished trial: its settings, mean ± std accuracy over the fits, seconds."""
+    rows = []
+    for trial in trials:
+        scores = np.asarray(trial.user_attrs.get("accuracies", []))
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        rows.append(
+            {
+                "trial": trial.number,
+                "state": trial.state.name.lower(),
+                "accuracy": round(float(scores.mean()), 4) if len(scores) else None,
+                "std": round(float(scores.std()), 4) if len(scores) else None,
+                "fits": len(scores),
+                "seconds": round(seconds, 1),
+                "fit_seconds": trial.user_attrs.get("fit_seconds"),
+                "current": bool(trial.user_attrs.get("current")),
+                **{key: trial.params.get(key) for key in keys},
+                "model": trial.user_attrs.get("model"),
+                "set": settings(trial.user_attrs.get("set", {})),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def settings(values: dict[str, Any]) -> str:
+    """`embedding_dim=96 pooling=[mean, max]`: what a trial set, as `-S` would take it."""
+    return (
+        " ".join(f"{key}={yaml_value(value)}" for key, value in values.items()) or "as params.yaml"
+    )
+
+
+def yaml_value(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("\n...")
+
+
+def history_table(complete: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy per complete trial in trial order and the best so far."""
+    history = complete[["trial", "accuracy"]].sort_values("trial")
+    return history.assign(best=history["accuracy"].cummax())
+
+
+def per_value_tables(complete: pd.DataFrame, keys: list[str], categorical: set[str]) -> dict:
+    """key -> (each complete trial's value and accuracy, the plot template that draws it):
+    choices as rows of points, numbers on an axis."""
+    tables = {}
+    for key in keys:
+        values = complete[["trial", key, "accuracy"]].rename(columns={key: "value"})
+        tables[key] = (values, "search_choices" if key in categorical else "search_values")
+    return tables
+
+
+def comparison(complete: list[FrozenTrial]) -> dict:
+    """The best trial against the current model's trial, over the same fits."""
+    best = max(complete, key=lambda t: t.value)
+    facts: dict[str, Any] = {"best_trial": best.number, "best_accuracy": round(best.value, 4)}
+    current = next((t for t in complete if t.user_attrs.get("current")), None)
+    if current is None:
+        return {**facts, "current_trial": None}
+    difference, p = paired(best.user_attrs["accuracies"], current.user_attrs["accuracies"])
+    return {
+        **facts,
+        "current_trial": current.number,
+        "current_accuracy": round(current.value, 4),
+        "difference": round(difference, 4),
+        "p": round(p, 4),
+        "fits": len(current.user_attrs["accuracies"]),
+    }
+
+
+def plots_yaml(name: str, tables: dict) -> dict:
+    """The dvc.yaml beside the results: its plots, for `dvc plots show` (templates in
+    .dvc/plots/)."""
+    accuracy = "cross-validated accuracy"
+    plots = [
+        {
+            "history.csv": {
+                "x": "trial",
+                "y": ["accuracy", "best"],
+                "template": "simple",
+                "y_label": accuracy,
+                "title": f"search {name}: {accuracy} per trial, and the best so far",
+            }
+        }
+    ]
+    for key, (_, template) in tables.items():
+        axes = (
+            {"x": "accuracy", "y": "value"}
+            if template == "search_choices"
+            else {"x": "value", "y": "accuracy"}
+        )
+        labels = (
+            {"x_label": key, "y_label": accuracy}
+            if axes["x"] == "value"
+            else {"x_label": accuracy, "y_label": key}
+        )
+        plots.append(
+            {
+                f"by_{key}.csv": {
+                    **axes,
+                    **labels,
+                    "template": template,
+                    "title": f"search {name}: {accuracy} per {key} (each trial)",
+                }
+            }
+        )
+    return {"plots": plots}
+
+
+def summary_markdown(name: str, model: str, table: pd.DataFrame, facts: dict, header: str) -> str:
+    """The trials table for people: best first, each with its paired difference from the
+    current model (same fits) and seconds per fit."""
+    lines = [
+        f"# Search `{name}`",
+        "",
+        header,
+        "",
+        "| trial | settings | CV accuracy | vs current (paired) | p | s/fit |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in table.sort_values("accuracy", ascending=False).itertuples():
+        vs, p = row.vs_current, row.p
+        name = f"{row.candidate}: " if "candidate" in table and row.candidate != CURRENT else ""
+        what = row.set if row.model == model else f"models.{row.model} {row.set}"
+        lines.append(
+            f"| {row.trial} | {name}{what}{' (current)' if row.current else ''} "
+            f"| {row.accuracy:.4f} ± {row.std:.4f} | {'' if pd.isna(vs) else f'{vs:+.4f}'} "
+            f"| {'' if pd.isna(p) else f'{p:.3f}'} | {row.fit_seconds / max(1, row.fits):.1f} |"
+        )
+    if facts.get("current_trial") is not None:
+        lines += [
+            "",
+            f"Best: trial {facts['best_trial']}, {facts['best_accuracy']:.4f}; the current model "
+            f"(trial {facts['current_trial']}) {facts['current_accuracy']:.4f}: difference "
+            f"{facts['difference']:+.4f} over the same {facts['fits']} fits, paired t-test "
+            f"p = {facts['p']:.3f}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def load(args: argparse.Namespace):
+    """params, search file, space, study and its complete trials; one line if there are none."""
+    params = load_params()
+    search = load_search(args.search_file, params)
+    space = space_named(search, args.space, args.search_file)
+    name = args.study or args.space
+    storage = open_storage(args.storage or search.storage, search)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise SystemExit(
+            f"search: no study {name!r} in the storage; run `python -m stages.search run "
+            f"{args.space}` first"
+        ) from None
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise SystemExit(f"search {name}: no complete trial yet")
+    return params, search, space, study, complete
+
+
+def report(args: argparse.Namespace) -> None:
+    """Write search/<space>/ from the study: trials.csv, history.csv, by_<key>.csv, their
+    dvc.yaml plots, comparison.json and summary.md; all at once, or nothing."""
+    params, search, space, study, complete = load(args)
+    keys = ["candidate"] if isinstance(space, GridSpace) else list(space.keys)
+    categorical = {"candidate"} | {
+        k for k, d in getattr(space, "keys", {}).items() if isinstance(d, Choices)
+    }
+    finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    table = trials_table(finished, keys)
+    facts = comparison(complete)
+    current = next((t for t in complete if t.user_attrs.get("current")), None)
+    table["vs_current"], table["p"] = np.nan, np.nan
+    for i, trial in enumerate(finished):
+        if current is not None and trial.state == TrialState.COMPLETE:
+            table.loc[i, ["vs_current", "p"]] = [
+                round(x, 4)
+                for x in paired(trial.user_attrs["accuracies"], current.user_attrs["accuracies"])
+            ]
+    done = table[table["state"] == "complete"]
+    tables = per_value_tables(done, keys, categorical)
+    counts = table["state"].value_counts().to_dict()
+    header = (
+        f"Model `{space.model}` of params.yaml, {search.folds}-fold cross-validation on the "
+        f"training split x seeds {list(params.train.seeds)} (the same fits for every trial; the "
+        f"test split never loaded). Trials: {counts.get('complete', 0)} complete, "
+        f"{counts.get('pruned', 0)} pruned."
+    )
+    out = Path(args.out or f"search/{study.study_name}")
+    with atomic_path(out, directory=True) as tmp:
+        table.to_csv(tmp / "trials.csv", index=False)
+        history_table(done).to_csv(tmp / "history.csv", index=False)
+        for key, (values, _) in tables.items():
+            values.to_csv(tmp / f"by_{key}.csv", index=False)
+        (tmp / "comparison.json").write_text(json.dumps(facts, indent=2) + "\n")
+        (tmp / "summary.md").write_text(
+            summary_markdown(study.study_name, space.model, done, facts, header)
+        )
+        (tmp / "dvc.yaml").write_text(
+            "# Written by `python -m stages.search report`: the plots of this search.\n"
+            + yaml.safe_dump(plots_yaml(study.study_name, tables), sort_keys=False)
+        )
+    print(f"search {study.study_name}: wrote {out}/ ({len(done)} complete trials)")
+
+
+def promotion(model: str, values: dict[str, Any], current: dict[str, Any]) -> str:
+    """The `dvc exp run` that trains these settings in the pipeline (keys that differ only)."""
+    changed = {k: v for k, v in values.items() if current.get(k) != v}
+    sets = " ".join(
+        f"-S 'models.{model}.{key}={yaml_value(value)}'" for key, value in changed.items()
+    )
+    return f"dvc exp run {sets}".strip()
+
+
+def best(args: argparse.Namespace) -> None:
+    """Print the best trial and the command that trains it in the pipeline, where its test
+    accuracy is measured once, after the choice."""
+    params, _, space, study, complete = load(args)
+    facts = comparison(complete)
+    trial = study.best_trial
+    model, values = trial.user_attrs["model"], trial.user_attrs["set"]
+    current = {
+        key: list(v) if isinstance(v, tuple) else v
+        for key, v in params.models[model].model_dump().items()
+    }
+    current |= {"epochs": params.epochs(model), "learning_rate": params.learning_rate(model)}
+    line = f"search {study.study_name}: best trial {trial.number}, {facts['best_accuracy']:.4f}"
+    if facts.get("current_trial") is not None:
+        line += (
+            f" ({facts['difference']:+.4f} against the current {space.model}, trial "
+            f"{facts['current_trial']}, paired p = {facts['p']:.3f})"
+        )
+    print(line)
+    command = promotion(model, values, current)
+    if command == "dvc exp run":
+        print(f"The current models.{model} is the best: nothing to promote.")
+    else:
+        print(command)

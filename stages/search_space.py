@@ -1,0 +1,291 @@
+"""search.yaml -> validated search spaces: which model spec keys a search varies, over what.
+
+A space varies one params.yaml model (`model:`). A TPE space gives ranges and choices per spec key;
+a grid space gives named candidates, each a set of spec keys (optionally on another model). Every
+value a space can produce is checked against params.py's schema when the file loads, and every
+problem is reported at once, like params.yaml's.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
+
+from stages.params import NAME, ModelSpec, Number, Params, ParamsError, Section, parse_params
+
+MAX_TRIALS = 10_000
+# The current model's candidate in a grid (added when no candidate leaves the model as it is).
+CURRENT = "current"
+
+
+class IntRange(Section):
+    low: StrictInt
+    high: StrictInt
+    log: StrictBool = False
+    step: Annotated[StrictInt, Field(ge=1)] = 1
+
+
+class FloatRange(Section):
+    low: Number
+    high: Number
+    log: StrictBool = False
+    step: Annotated[Number, Field(gt=0)] | None = None
+
+
+class Choices(Section):
+    """Values of one key; a list value (pooling, units) is one choice."""
+
+    choices: Annotated[tuple[Any, ...], Field(min_length=1)]
+
+
+def _range_kind(value: Any) -> str:
+    if not isinstance(value, dict) or "choices" in value:
+        return "choices"
+    ints = all(isinstance(value.get(end), int) for end in ("low", "high"))
+    return "int" if ints and not isinstance(value.get("step"), float) else "float"
+
+
+Distribution = Annotated[
+    Annotated[IntRange, Tag("int")]
+    | Annotated[FloatRange, Tag("float")]
+    | Annotated[Choices, Tag("choices")],
+    Discriminator(_range_kind),
+]
+SpaceName = Annotated[StrictStr, Field(pattern=NAME)]
+
+
+class TpeSpace(Section):
+    """Optuna's TPE sampler over ranges and choices of the model's spec keys."""
+
+    sampler: Literal["tpe"] = "tpe"
+    model: SpaceName
+    trials: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)]
+    keys: Annotated[dict[StrictStr, Distribution], Field(min_length=1)]
+    pruner: Literal["median", "none"] = "median"
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class GridSpace(Section):
+    """Named candidates, each tried once: spec keys to set on the model (or on `model:` named
+    inside the candidate)."""
+
+    sampler: Literal["grid"]
+    model: SpaceName
+    candidates: Annotated[dict[SpaceName, dict[StrictStr, Any]], Field(min_length=1)]
+    pruner: Literal["median", "none"] = "none"
+
+
+AnySpace = Annotated[
+    Annotated[TpeSpace, Tag("tpe")] | Annotated[GridSpace, Tag("grid")],
+    Discriminator(
+        lambda v: v.get("sampler", "tpe") if isinstance(v, dict) else v.sampler,
+        custom_error_type="unknown_sampler",
+        custom_error_message="sampler must be one of tpe | grid",
+    ),
+]
+
+
+class SearchFile(Section):
+    folds: Annotated[StrictInt, Field(ge=2, le=100)] = 5
+    storage: StrictStr = "sqlite:///search/studies.db"
+    heartbeat_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 10
+    grace_seconds: Annotated[StrictInt, Field(ge=2, le=36000)] = 60
+    spaces: Annotated[dict[SpaceName, AnySpace], Field(min_length=1)]
+
+
+def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
+    if name not in search.spaces:
+        raise SystemExit(f"search: no space {name!r} in {path} (it has {', '.join(search.spaces)})")
+    return search.spaces[name]
+
+
+def spec_for(params: Params, model: str, values: dict[str, Any]) -> ModelSpec:
+    """params.yaml's spec of `model` with `values` set, validated by params.py's schema."""
+    spec = {**params.models[model].model_dump(exclude_none=True), **values}
+    raw = {**params.model_dump(), "models": {model: spec}, "report": {}}
+    return parse_params(raw, "search.yaml").models[model]
+
+
+def trained_as(spec: ModelSpec, params: Params) -> dict[str, Any]:
+    """A spec with the epochs and learning rate it trains with (train:'s when it sets none)."""
+    return {
+        **spec.model_dump(),
+        "epochs": spec.epochs or params.train.epochs,
+        "learning_rate": spec.learning_rate or params.train.learning_rate,
+    }
+
+
+def candidate_model(space: GridSpace, name: str) -> tuple[str, dict[str, Any]]:
+    """A grid candidate's model and the spec keys it sets."""
+    values = dict(space.candidates[name])
+    return values.pop("model", space.model), values
+
+
+def grid_candidates(space: GridSpace) -> list[str]:
+    """The candidates, with `current` (the model as params.yaml has it) first when none is."""
+    names = list(space.candidates)
+    if any(candidate_model(space, name) == (space.model, {}) for name in names):
+        return names
+    return [CURRENT, *names]
+
+
+def label(value: Any) -> Any:
+    """An Optuna choice for a value (Optuna's choices are scalars): a list becomes "a,b"."""
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else value
+
+
+def current_value(params: Params, model: str, key: str) -> Any:
+    """The value the current model trains with (epochs and learning_rate may come from train:)."""
+    if key in ("epochs", "learning_rate"):
+        return getattr(params, key)(model)
+    value = getattr(params.models[model], key)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _check_values(params: Params, model: str, values: dict, where: str) -> list[str]:
+    """What params.py's schema says about `model` with `values` set (with `where` for the key)."""
+    fields = set(type(params.models[model]).model_fields) - {"kind"}
+    problems = []
+    for key in values:
+        if key not in fields:
+            close = difflib.get_close_matches(key, sorted(fields), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"keys: {', '.join(sorted(fields))}"
+            problems.append(f"{where}.{key}: not a key of models.{model} ({hint})")
+    if problems:
+        return problems
+    try:
+        spec_for(params, model, values)
+    except ParamsError as exc:
+        lines = [line.strip().removeprefix("- ") for line in str(exc).splitlines()[1:-1]]
+        return [f"{where}.{line.removeprefix(f'models.{model}.')}" for line in lines]
+    return []
+
+
+def _check_space(params: Params, name: str, space: TpeSpace | GridSpace) -> list[str]:
+    where = f"spaces.{name}"
+    if space.model not in params.models:
+        return [
+            f"{where}.model: {space.model!r} is not a model in params.yaml ({', '.join(params.models)})"
+        ]
+    problems = []
+    if isinstance(space, GridSpace):
+        for candidate in space.candidates:
+            model, values = candidate_model(space, candidate)
+            if model not in params.models:
+                problems.append(
+                    f"{where}.candidates.{candidate}.model: {model!r} is not a model in params.yaml"
+                )
+            else:
+                problems += _check_values(params, model, values, f"{where}.candidates.{candidate}")
+        return problems
+    for key, distribution in space.keys.items():
+        problems += _check_distribution(
+            params, space.model, key, distribution, f"{where}.keys.{key}"
+        )
+    return problems
+
+
+def _check_distribution(params: Params, model: str, key: str, distribution, at: str) -> list[str]:
+    """Both ends of a range (or every choice) must make a valid spec, and the current value must
+    lie inside: the current model is every search's reference."""
+    if isinstance(distribution, Choices):
+        ends = distribution.choices
+    elif distribution.low > distribution.high:
+        return [f"{at}: low ({distribution.low}) is above high ({distribution.high})"]
+    elif distribution.log and distribution.low <= 0:
+        return [f"{at}: a log range needs low > 0 (found {distribution.low})"]
+    else:
+        ends = (distribution.low, distribution.high)
+    for value in ends:
+        found = _check_values(params, model, {key: value}, at.rsplit(".", 1)[0])
+        if found:
+            return found
+    current = current_value(params, model, key)
+    if isinstance(distribution, Choices):
+        inside = label(current) in [label(choice) for choice in distribution.choices]
+    else:
+        inside = current is not None and distribution.low <= current <= distribution.high
+    if inside:
+        return []
+    return [
+        f"{at}: must include models.{model}.{key} as params.yaml has it ({current!r}), "
+        "since every trial is compared with the current model"
+    ]
+
+
+def _describe(error: dict) -> str:
+    where = ".".join(
+        str(part) for part in error["loc"] if part not in ("tpe", "grid", "int", "float", "choices")
+    )
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if error["type"] == "missing":
+        return f"{where}: missing (required)"
+    return f"{where}: {error['input']!r} is not allowed ({error['msg'].lower()})"
+
+
+def load_search(path: str | Path, params: Params) -> SearchFile:
+    """Read and validate search.yaml against params.yaml's models; one error naming every problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ParamsError(
+            f"{path} not found: run from the project root, or restore it with `git checkout {path.name}`"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    problems = []
+    try:
+        search = SearchFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = [_describe(error) for error in exc.errors()]
+    # Each space that is well-formed on its own is checked against params.yaml too, so one run
+    # names every problem.
+    spaces = raw.get("spaces") if isinstance(raw, dict) else None
+    for name, value in (spaces if isinstance(spaces, dict) else {}).items():
+        try:
+            space = TypeAdapter(AnySpace).validate_python(value)
+        except ValidationError:
+            continue
+        problems += _check_space(params, name, space)
+    if problems:
+        lines = "\n  - ".join(dict.fromkeys(problems))
+        raise ParamsError(
+            f"{path} has {len(problems)} problem(s):\n  - {lines}\nFix these keys in {path} and run the search again."
+        )
+    return search
+
+
+def space_identity(search: SearchFile, name: str, params: Params) -> str:
+    """What makes two trials comparable, as JSON: the space, the folds, and every params.yaml
+    setting a trial trains with (the models it starts from, seeds, defaults, batch, backend)."""
+    space = search.spaces[name]
+    models = {space.model}
+    if isinstance(space, GridSpace):
+        models |= {candidate_model(space, candidate)[0] for candidate in space.candidates}
+    train = params.train.model_dump(exclude={"resume", "checkpoint_every", "validation_split"})
+    return json.dumps(
+        {
+            "space": space.model_dump(mode="json", warnings=False),
+            "folds": search.folds,
+            "models": {model: params.models[model].model_dump(mode="json") for model in models},
+            "train": train,
+            "num_words": params.data.num_words,
+        },
+        sort_keys=True,
+    )

@@ -1,0 +1,146 @@
+"""An Optuna study of a search space: its storage (with heartbeats), sampler and pruner, what
+makes its trials comparable, its trial budget across workers, and what interruptions leave.
+
+Shared by every worker of stages.search, on any machine that reaches the storage.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import optuna
+import sqlalchemy
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+from stages.params import Params
+from stages.search_space import (
+    GridSpace,
+    SearchFile,
+    TpeSpace,
+    current_value,
+    grid_candidates,
+    label,
+)
+
+DONE = (TrialState.COMPLETE, TrialState.PRUNED)
+RETRIES = 3  # a trial whose worker died is run again at most this many times
+
+
+def open_storage(url: str, search: SearchFile) -> RDBStorage:
+    """Optuna's RDB storage (SQLite file or a database server) with heartbeats: a trial whose
+    worker stops beating for grace_seconds is marked failed and queued again."""
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        kwargs = {"connect_args": {"timeout": 60}}  # several workers write one file
+    for attempt in range(3):
+        try:
+            return RDBStorage(
+                url,
+                engine_kwargs=kwargs,
+                heartbeat_interval=search.heartbeat_seconds,
+                grace_period=search.grace_seconds,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=RETRIES),
+            )
+        except sqlalchemy.exc.IntegrityError:
+            # Workers that start together on an empty database race to create Optuna's tables;
+            # the loser finds them made a moment later.
+            if attempt == 2:
+                raise
+            time.sleep(1 + attempt)
+
+
+def sampler_for(space: TpeSpace | GridSpace, worker: int) -> optuna.samplers.BaseSampler:
+    if isinstance(space, GridSpace):
+        return optuna.samplers.GridSampler({"candidate": grid_candidates(space)})
+    # Each worker draws its own random start-up trials (the same seed would repeat them).
+    return optuna.samplers.TPESampler(seed=space.seed + worker, n_startup_trials=10)
+
+
+def pruner_for(space: TpeSpace | GridSpace) -> optuna.pruners.BasePruner:
+    if space.pruner == "none":
+        return optuna.pruners.NopPruner()
+    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+
+
+def trial_budget(space: TpeSpace | GridSpace) -> int:
+    return len(grid_candidates(space)) if isinstance(space, GridSpace) else space.trials
+
+
+def open_study(storage, name: str, space, identity: str, worker: int = 0) -> optuna.Study:
+    """Create or join the study; refuse to mix trials scored under other settings."""
+    study = optuna.create_study(
+        storage=storage,
+        study_name=name,
+        direction="maximize",
+        sampler=sampler_for(space, worker),
+        pruner=pruner_for(space),
+        load_if_exists=True,
+    )
+    found = study.user_attrs.get("identity")
+    if found is None:
+        study.set_user_attr("identity", identity)
+    elif found != identity:
+        raise SystemExit(
+            f"search: study {name!r} in this storage was scored with other settings (space, "
+            "folds, seeds, data or the model in params.yaml changed), so its trials would not "
+            f"compare with new ones. Run under a new name (--study {name}_2) or delete it: "
+            f"optuna delete-study --study-name {name} --storage <storage>"
+        )
+    return study
+
+
+def enqueue_current(study: optuna.Study, params: Params, space) -> None:
+    """A TPE study's first trial is the current model, every other trial's paired reference."""
+    if isinstance(space, TpeSpace):
+        current = {key: label(current_value(params, space.model, key)) for key in space.keys}
+        study.enqueue_trial(current, skip_if_exists=True)
+
+
+def requeue_interrupted(study: optuna.Study) -> None:
+    """Queue again the trials an interrupted run left failed (Ctrl-C, a crash) whose settings no
+    other trial has scored or queued: a grid would otherwise skip that candidate for good."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.system_attrs.get("failed_trial") for t in trials}
+    covered = {repr(t.params) for t in trials if t.state != TrialState.FAIL}
+    for trial in trials:
+        lost = trial.state == TrialState.FAIL and trial.number not in retried
+        if lost and repr(trial.params) not in covered:
+            RetryHeartbeatStaleTrialCallback(max_retry=RETRIES)(study, trial)
+            covered.add(repr(trial.params))
+
+
+def state_counts(study: optuna.Study) -> Counter:
+    return Counter(trial.state for trial in study.get_trials(deepcopy=False))
+
+
+def counted(counts: Counter) -> int:
+    """Trials that use the budget: finished ones and running ones."""
+    return counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.RUNNING]
+
+
+def stop_at(budget: int):
+    """Stop a worker's loop once the trials done and running reach the budget."""
+
+    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if counted(state_counts(study)) >= budget:
+            study.stop()
+
+    return callback
+
+
+def stop_workers(workers: list, storage: RDBStorage, study: optuna.Study) -> None:
+    """Kill the workers and mark their running trials failed, for the next run to queue again."""
+    for process in workers:
+        process.kill()
+        process.join()
+    pids = {process.pid for process in workers}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get("worker", {})
+        if worker.get("host") == socket.gethostname() and worker.get("pid") in pids:
+            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)

