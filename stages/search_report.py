@@ -23,6 +23,9 @@ from stages.params import load_params
 from stages.search_space import CURRENT, Choices, GridSpace, load_search, space_named
 from stages.search_study import open_storage
 
+# A paired p at or above this: the best trial is not told apart from the current model.
+NOISE_P = 0.05
+
 
 def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:
     """Mean difference of two trials over the same (seed, fold) fits, and the paired t-test's p."""
@@ -270,5 +273,10 @@ def best(args: argparse.Namespace) -> None:
     command = promotion(model, values, current)
     if command == "dvc exp run":
         print(f"The current models.{model} is the best: nothing to promote.")
-    else:
-        print(command)
+        return
+    if facts.get("p") is not None and facts["p"] >= NOISE_P:
+        print(
+            f"The difference is inside seed noise (p = {facts['p']:.3f} >= {NOISE_P}): this "
+            "search does not support a change. To try it in the pipeline anyway:"
+        )
+    print(command)
