@@ -29,14 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.project_copy import ENV, PROJECT, copy_project  # noqa: E402
 
 
-def scratch_project(seeds: list[int], trials: int) -> Path:
-    """A project copy with the given seeds, the prepared data, and a grid of swem copies."""
+def scratch_project(seeds: list[int], trials: int, change: dict) -> Path:
+    """A project copy with the given seeds, swem with `change` set, the prepared data, and a grid
+    of copies of that swem (the current model among them: all the same)."""
     repo = copy_project(
         Path(tempfile.mkdtemp(prefix="search-speed-")) / "project",
-        lambda params: params["train"].update(seeds=seeds),
+        lambda params: (
+            params["train"].update(seeds=seeds),
+            params["models"]["swem"].update(change),
+        ),
     )
     shutil.copytree(PROJECT / "data" / "prepared", repo / "data" / "prepared")
-    swem = yaml.safe_load((PROJECT / "params.yaml").read_text())["models"]["swem"]
+    swem = {**yaml.safe_load((PROJECT / "params.yaml").read_text())["models"]["swem"], **change}
     copies = {f"copy_{i}": {"label_smoothing": swem["label_smoothing"]} for i in range(2 * trials)}
     search = {"spaces": {"same": {"model": "swem", "sampler": "grid", "candidates": copies}}}
     (repo / "search.yaml").write_text(yaml.safe_dump(search))
@@ -77,11 +81,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--trials", type=int, default=3, help="trials of the one-worker run")
+    parser.add_argument(
+        "--change", nargs="*", default=[], help="swem keys to set, e.g. embedding_dim=16"
+    )
     args = parser.parse_args()
-    repo = scratch_project(args.seeds, args.trials)
+    change = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.change)}
+    repo = scratch_project(args.seeds, args.trials, change)
     one = measure(repo, 1, args.trials)
     two = measure(repo, 2, 2 * args.trials)
-    print(f"swem trials of 5-fold CV x seeds {args.seeds} (identical trials, {repo}):")
+    print(f"swem {change or ''} trials of 5-fold CV x seeds {args.seeds} (identical trials):")
     print("| workers | trials | s/trial | trials/hour | trials/hour (trials only) | fixed cost |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for workers, m in ((1, one), (2, two)):

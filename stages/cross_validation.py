@@ -52,8 +52,10 @@ def cross_validate(
     k: int,
     report: Report | None = None,
 ) -> dict:
-    """Every (seed, fold) fit's held-out accuracy in that order, seed-major; seconds spent in
-    model.fit; and `stopped` when `report` asked to stop (pruning) after some epoch."""
+    """Every (seed, fold) fit's held-out accuracy (and last training loss) in that order,
+    seed-major; seconds spent in model.fit; and `stopped` when `report` asked to stop (pruning)
+    after some epoch. The model is compiled once, for the first fit; each later fit starts from
+    the weights a fresh build with its seed would have."""
     import keras
 
     from stages.models import build_model, compile_model, model_inputs
@@ -62,13 +64,20 @@ def cross_validate(
     epochs = spec.epochs or params.train.epochs
     learning_rate = spec.learning_rate or params.train.learning_rate
     accuracies: list[float] = []
+    losses: list[float] = []  # each fit's last training loss
     fit_seconds = 0.0
+    net = None
     for seed in params.train.seeds:
         for train, held in folds(len(x), k):
             keras.utils.set_random_seed(seed)
-            net = build_model(model, spec, x.shape[1], NUM_CLASSES, params.data.num_words)
-            steps = math.ceil(len(train) / params.train.batch_size)
-            compile_model(net, learning_rate, steps, params.train.jit_compile, spec.label_smoothing)
+            fresh = build_model(model, spec, x.shape[1], NUM_CLASSES, params.data.num_words)
+            if net is None:  # the trial's first fit: compiled as train compiles it
+                steps = math.ceil(len(train) / params.train.batch_size)
+                net = compile_model(
+                    fresh, learning_rate, steps, params.train.jit_compile, spec.label_smoothing
+                )
+            else:  # later fits reuse the compiled steps, from where `fresh` starts
+                start_over(net, fresh)
             offset, stopped = len(accuracies) * STEPS_PER_FIT, []
 
             def watch(epoch: int, logs: dict, net=net, offset=offset, stopped=stopped) -> None:
@@ -91,6 +100,26 @@ def cross_validate(
             )
             fit_seconds += time.perf_counter() - start
             accuracies.append(float(history.history["val_accuracy"][-1]))
+            losses.append(float(history.history["loss"][-1]))
             if stopped:
-                return {"accuracies": accuracies, "fit_seconds": fit_seconds, "stopped": True}
-    return {"accuracies": accuracies, "fit_seconds": fit_seconds, "stopped": False}
+                break
+        else:
+            continue
+        break
+    return {
+        "accuracies": accuracies,
+        "losses": losses,
+        "fit_seconds": fit_seconds,
+        "stopped": bool(stopped),
+    }
+
+
+def start_over(net, fresh) -> None:
+    """Put a compiled model back where `fresh` (built from the same spec and seed) starts: its
+    weights and dropout seeds, and a new optimizer state. Its next fit trains exactly as `fresh`
+    would, without compiling the steps again (about 40 % of a swem fit)."""
+    for variable, initial in zip(net.variables, fresh.variables, strict=True):
+        variable.assign(initial)
+    for variable in net.optimizer.variables:
+        if not variable.path.endswith("learning_rate"):
+            variable.assign(np.zeros(variable.shape, variable.dtype))
