@@ -69,7 +69,7 @@ def positive(text: str) -> int:
     return int(text)
 
 
-def suggest(trial: optuna.Trial, params: Params, space) -> tuple[str, dict[str, Any]]:
+def suggest(trial: optuna.Trial, space) -> tuple[str, dict[str, Any]]:
     """The trial's model and the spec keys it sets."""
     if isinstance(space, GridSpace):
         name = trial.suggest_categorical("candidate", grid_candidates(space))
@@ -106,7 +106,7 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
     current = trained_as(params.models[space.model], params)
 
     def objective(trial: optuna.Trial) -> float:
-        model, values = suggest(trial, params, space)
+        model, values = suggest(trial, space)
         spec = spec_for(params, model, values)
         # Which machine and process runs it: a stopped run fails its own running trials.
         where = {"host": socket.gethostname(), "pid": os.getpid(), "group": os.getpgrp()}
