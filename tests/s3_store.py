@@ -98,7 +98,7 @@ class S3Store:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"weed mini exited: {self.log()[-2000:]}")
-            if self.answers():
+            if self.answers() and self.volumes_known() >= self.volumes_on_disk():
                 return self
             time.sleep(0.2)
         self.stop()
@@ -113,6 +113,20 @@ class S3Store:
         except OSError:
             return False
         return True
+
+    def volumes_on_disk(self) -> int:
+        return len(list((self.directory / "data").rglob("*.dat")))
+
+    def volumes_known(self) -> int:
+        """Volumes the master has heard of: after a restart, S3 answers before the volume
+        server has registered the volumes already on disk (reads fail with InternalError)."""
+        url = f"http://127.0.0.1:{self.ports['master.port']}/dir/status"
+        try:
+            status = json.loads(urllib.request.urlopen(url, timeout=1).read())
+        except (OSError, ValueError):
+            return -1
+        racks = [rack for center in status["Topology"]["DataCenters"] for rack in center["Racks"]]
+        return sum(node["Volumes"] for rack in racks for node in rack["DataNodes"])
 
     def log(self) -> str:
         path = self.directory / "weed.log"

@@ -258,8 +258,8 @@ def test_interrupted_trial_is_queued_again_once(tmp_path):
 
 @pytest.mark.pipeline
 def test_two_local_workers_search_report_plot_and_promote(search_project):
-    """A grid over two workers on one SQLite file, interrupted with Ctrl-C mid-trial and run
-    again: each candidate scored once, the cut trials run again first; the report's files drawn
+    """A grid over two workers on one SQLite file, interrupted with Ctrl-C while both run a
+    trial, then continued by one: each candidate scored once, the cut trials run again first; the report's files drawn
     by `dvc plots show`; `best` prints the promotion or says none is due."""
     storage = f"sqlite:///{search_project}/search/studies.db"
     interrupted = start([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
@@ -275,7 +275,7 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
     cut = optuna.load_study(study_name="grid", storage=storage).get_trials()
     assert [t.state for t in cut] == [TrialState.FAIL, TrialState.FAIL]
 
-    result = run([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
+    result = run([*SEARCH_CMD, "run", "grid", "--workers", "1"], search_project)
     lines = [line for line in result.stdout.splitlines() if ": trial " in line]
     assert len(lines) == 2 and all("best" in line and "left" in line for line in lines)
     study = optuna.load_study(study_name="grid", storage=storage)
