@@ -125,8 +125,10 @@ class S3Store:
             status = json.loads(urllib.request.urlopen(url, timeout=1).read())
         except (OSError, ValueError):
             return -1
-        racks = [rack for center in status["Topology"]["DataCenters"] for rack in center["Racks"]]
-        return sum(node["Volumes"] for rack in racks for node in rack["DataNodes"])
+        # Parts of the topology are null while the servers start.
+        centers = (status.get("Topology") or {}).get("DataCenters") or []
+        racks = [rack for center in centers for rack in center.get("Racks") or []]
+        return sum(node.get("Volumes", 0) for rack in racks for node in rack.get("DataNodes") or [])
 
     def log(self) -> str:
         path = self.directory / "weed.log"

@@ -259,8 +259,8 @@ def test_interrupted_trial_is_queued_again_once(tmp_path):
 @pytest.mark.pipeline
 def test_two_local_workers_search_report_plot_and_promote(search_project):
     """A grid over two workers on one SQLite file, interrupted with Ctrl-C while both run a
-    trial, then continued by one: each candidate scored once, the cut trials run again first; the report's files drawn
-    by `dvc plots show`; `best` prints the promotion or says none is due."""
+    trial, then continued by one: each candidate scored once, the cut trials run again first;
+    the report's files drawn by `dvc plots show`; `best` prints the promotion or none is due."""
     storage = f"sqlite:///{search_project}/search/studies.db"
     interrupted = start([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
     wait_until(lambda: len(trials_of(interrupted, storage, "grid")) == 2, 120, "two trials")
