@@ -43,17 +43,17 @@ SETTINGS: dict[str, dict[str, str]] = {
 def child(model: str, seed: int, epochs: int) -> None:
     """One training in this process; prints a JSON line with accuracy, hash and seconds."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from stages.backend import import_keras, use_backend
-    from stages.params import load_params
+    from reuters_rnn.backend import import_keras, use_backend
+    from reuters_rnn.params import load_params
 
     params = load_params()
     use_backend(params.train.backend, threads=1)
     import_keras()
     import numpy as np
 
-    from stages.dataset import holdout, load_prepared
-    from stages.models import model_inputs
-    from stages.train import fit
+    from reuters_rnn.dataset import holdout, load_prepared
+    from reuters_rnn.models import model_inputs
+    from reuters_rnn.training import fit
 
     spec = params.models[model].model_copy(update={"epochs": epochs})
     params = params.model_copy(update={"models": {**params.models, model: spec}})
@@ -88,7 +88,7 @@ def main() -> None:
         child(args.model, args.seed, args.epochs)
         return
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from stages.backend import cpu_description
+    from reuters_rnn.backend import cpu_description
 
     print(f"{args.model}, seed {args.seed}, {args.epochs} epochs, on {cpu_description()}")
     committed = None

@@ -1,6 +1,6 @@
 """Search throughput: trials per hour with one worker and with two, and each trial's fixed cost.
 
-Runs `python -m stages.search run` twice in a scratch copy of the project, on identical trials
+Runs `python -m model_search run` twice in a scratch copy of the project, on identical trials
 (a grid of copies of `swem` as params.yaml has it, so every trial costs the same), first with
 --workers 1, then --workers 2 and twice the trials. Prints trials per hour (whole command, and
 from the first trial's start to the last trial's end), the ratio, and the fixed cost per trial:
@@ -52,7 +52,7 @@ def measure(repo: Path, workers: int, trials: int) -> dict:
     study_name = f"workers_{workers}"
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "stages.search", "run", "same", "--study", study_name]
+        [sys.executable, "-m", "model_search", "run", "same", "--study", study_name]
         + ["--workers", str(workers), "--trials", str(trials)],
         cwd=repo,
         env=ENV,

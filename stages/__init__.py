@@ -1,1 +1,2 @@
-"""DVC stages of the Reuters RNN pipeline: one module per stage plus the modules they share."""
+"""The DVC stage commands, one module each (`python -m stages.<stage>`), peers as in `dvc dag`:
+a stage module never imports another one; what they share lives in `reuters_rnn`."""

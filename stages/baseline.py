@@ -15,12 +15,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from stages.atomic import write_json
-from stages.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared
-from stages.failure import run_stage
-from stages.guard import InputsGuard
-from stages.params import MajoritySpec, TfidfLogregSpec, load_params
-from stages.scoring import score
+from reuters_rnn.atomic import write_json
+from reuters_rnn.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared
+from reuters_rnn.failure import run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import load_params
+from reuters_rnn.scoring import score
+from reuters_rnn.specs import MajoritySpec, TfidfLogregSpec
 
 # One builder per baseline kind (params.BASELINE_KINDS holds their specs).
 BUILDERS: dict[type, Callable] = {

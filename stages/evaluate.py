@@ -14,12 +14,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stages.atomic import atomic_path, write_json
-from stages.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared, sha256_of
-from stages.failure import run_stage
-from stages.guard import InputsGuard
-from stages.params import load_params
-from stages.scoring import score
+from reuters_rnn.atomic import atomic_path, write_json
+from reuters_rnn.dataset import (
+    NUM_CLASSES,
+    DataError,
+    held_out_name,
+    holdout,
+    load_prepared,
+    sha256_of,
+)
+from reuters_rnn.failure import run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import load_params
+from reuters_rnn.scoring import score
 
 
 class ModelFileError(RuntimeError):

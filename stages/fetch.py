@@ -11,12 +11,12 @@ import os
 import shutil
 from pathlib import Path
 
-from stages.atomic import atomic_path
-from stages.backend import import_keras, use_data_backend
-from stages.dataset import sha256_of
-from stages.failure import run_stage
-from stages.guard import InputsGuard
-from stages.params import DataParams, load_params
+from reuters_rnn.atomic import atomic_path
+from reuters_rnn.backend import import_keras, use_data_backend
+from reuters_rnn.dataset import sha256_of
+from reuters_rnn.failure import run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import DataParams, load_params
 
 
 class FetchError(RuntimeError):

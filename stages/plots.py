@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from stages.atomic import atomic_path
-from stages.failure import run_stage
-from stages.guard import InputsGuard
-from stages.params import Params, load_params
+from reuters_rnn.atomic import atomic_path
+from reuters_rnn.failure import run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import Params, load_params
 
 OURS = "ours (mean, CI over seeds)"
 TOPICS = 8  # the most frequent test topics that get their own row in the confusion plot

@@ -15,17 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.atomic import atomic_path, write_json
-from stages.backend import import_keras, use_data_backend
-from stages.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
-from stages.failure import run_stage
-from stages.guard import InputsGuard
-from stages.params import DataParams, load_params
+from reuters_rnn.atomic import atomic_path, write_json
+from reuters_rnn.backend import import_keras, use_data_backend
+from reuters_rnn.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
+from reuters_rnn.failure import run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import DataParams, load_params
 
 # keras.datasets.reuters.load_data defaults: 1 marks a sequence start, 2 an out-of-vocabulary
 # word, and real word ids are shifted up by 3 so that 0 stays free for padding.
 START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
-FIX = "Delete it and run `dvc repro fetch` (see the README: the Keras cache)."
+FIX = "Delete it and run `dvc repro fetch` (see docs/pipeline.md: the Keras cache)."
 
 
 def read_raw(path: str | Path, sha256: str) -> tuple[list[list[int]], np.ndarray]:

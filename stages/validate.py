@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from stages.atomic import atomic_path
-from stages.failure import run_stage
-from stages.guard import InputsGuard
-from stages.params import load_params
+from reuters_rnn.atomic import atomic_path
+from reuters_rnn.failure import run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import load_params
 
 MARKER = "params.yaml passed validation\n"
 

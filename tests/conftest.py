@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -33,15 +34,25 @@ def project(tmp_path, keras_home) -> Path:
 
 @pytest.fixture(scope="session")
 def reproduced_template(tmp_path_factory) -> tuple[Path, Path]:
-    """One tiny project run through `dvc repro` and committed, built once per test session."""
-    base = tmp_path_factory.mktemp("reproduced")
+    """One tiny project run through `dvc repro` and committed, built once for the whole run:
+    the first xdist worker to need it builds it under a lock, the other waits and reuses it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the folder all workers of this run share
+    base, done = shared / "reproduced", shared / "reproduced.done"
     keras_home = base / "keras_home"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KERAS_HOME", str(keras_home))
-        repo = make_project(base, keras_home)
-        run([*DVC, "repro"], repo)
-        commit_all(repo, "tiny run")
-    return repo, keras_home
+    with open(shared / "reproduced.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or the worker dies)
+        if not done.exists():
+            shutil.rmtree(base, ignore_errors=True)  # a build cut short by a dead worker
+            base.mkdir()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("KERAS_HOME", str(keras_home))
+                repo = make_project(base, keras_home)
+                run([*DVC, "repro"], repo)
+                commit_all(repo, "tiny run")
+            done.touch()
+    return base / "project", keras_home
 
 
 @pytest.fixture
@@ -60,3 +71,20 @@ def s3_store(tmp_path_factory) -> S3Store:
     store = S3Store(tmp_path_factory.mktemp("s3")).start()
     yield store
     store.stop()
+
+
+# The longest tests on the reproduced project (a minute or more each): started first among them,
+# so that no worker starts one when the others have run out of work.
+LONGEST = ("test_a_team_shares", "test_jax_backend", "test_a_killed_training")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that copy the reproduced tiny project last, the longest of them first: xdist
+    hands each worker a slice of the list, so the last worker builds the project while the
+    others run the tests that do not need it, instead of waiting for it."""
+
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        copies_it = "reproduced_template" in item.fixturenames
+        return copies_it, not item.name.startswith(LONGEST)
+
+    items.sort(key=order)

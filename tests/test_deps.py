@@ -1,5 +1,6 @@
-"""`dvc status` never hides a stale result: each stage's deps list every module its code imports,
-and no stage module imports another stage module."""
+"""`dvc status` never hides a stale result: each stage's deps list every module its code imports;
+no stage module imports another stage module, the library never imports a stage, and neither
+imports the search tool."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import yaml
 
 from tests.tiny_project import DVC, PROJECT, run, stale
 
+PACKAGES = ("stages.", "reuters_rnn.", "model_search.")
 STAGES = yaml.safe_load((PROJECT / "dvc.yaml").read_text())["stages"]
 
 
 def project_imports(module: str, seen: set[str] | None = None) -> set[str]:
-    """Every stages.* module `module` imports, transitively (top level and inside functions)."""
+    """Every project module (stages, reuters_rnn, model_search) `module` imports, transitively (top
+    level and inside functions)."""
     seen = set() if seen is None else seen
     tree = ast.parse((PROJECT / f"{module.replace('.', '/')}.py").read_text())
     for node in ast.walk(tree):
@@ -24,7 +27,7 @@ def project_imports(module: str, seen: set[str] | None = None) -> set[str]:
         elif isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         for name in names:
-            if name.startswith("stages.") and name not in seen:
+            if name.startswith(PACKAGES) and name not in seen:
                 seen.add(name)
                 project_imports(name, seen)
     return seen
@@ -39,7 +42,7 @@ def test_every_imported_module_is_a_dep(name):
     stage = stage_definition(STAGES[name])
     module = stage["cmd"].split("python -m ")[1].split()[0]
     needed = {f"{m.replace('.', '/')}.py" for m in project_imports(module) | {module}}
-    declared = {dep for dep in stage["deps"] if dep.startswith("stages/")}
+    declared = {dep for dep in stage["deps"] if dep.startswith(("stages/", "reuters_rnn/"))}
     assert needed == declared, f"{name}: missing {needed - declared}, extra {declared - needed}"
 
 
@@ -51,9 +54,19 @@ def test_stage_modules_do_not_import_each_other():
         assert not (project_imports(module) & stage_modules), module
 
 
+def test_the_pipeline_and_its_library_never_import_the_search_tool():
+    pipeline = [f"stages.{p.stem}" for p in (PROJECT / "stages").glob("*.py")]
+    library = [f"reuters_rnn.{p.stem}" for p in (PROJECT / "reuters_rnn").glob("*.py")]
+    for module in pipeline + library:
+        imported = project_imports(module)
+        assert not any(name.startswith("model_search") for name in imported), module
+        if module in library:
+            assert not any(name.startswith("stages") for name in imported), module
+
+
 @pytest.mark.pipeline
 def test_changing_the_scoring_code_makes_every_evaluate_and_baseline_stale(reproduced_project):
-    scoring = reproduced_project / "stages" / "scoring.py"
+    scoring = reproduced_project / "reuters_rnn" / "scoring.py"
     scoring.write_text(
         scoring.read_text().replace("round(float(metric", "round(1.0 * float(metric")
     )

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from stages.train import training_failure
+from reuters_rnn.training import training_failure
 from tests.test_faults import TRAIN_LSTM, start, wait_for_line
 from tests.tiny_project import DVC, commit_all, lock, run, set_params, stale
 
@@ -61,39 +61,35 @@ def test_a_diverged_training_fails_the_stage_and_records_nothing(reproduced_proj
     assert not list((repo / "models").glob(".*tmp*"))
 
 
-@pytest.fixture
-def slow_project(project):
-    set_params(project, lambda p: p["train"].update(epochs=200, checkpoint_every=2))
-    run([*DVC, "repro", "prepare"], project)
-    return project
-
-
 @pytest.mark.pipeline
-@pytest.mark.parametrize(("sig", "how"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
-def test_an_interrupted_repro_ends_with_one_line_and_resumes(slow_project, sig, how):
-    repo = slow_project
+def test_ctrl_c_and_sigterm_each_end_with_one_line_and_the_next_repro_resumes(reproduced_project):
+    """Ctrl-C, then SIGTERM on the training that resumed from Ctrl-C's backup: each interruption
+    one line, nothing half-written, the last recorded model intact."""
+    repo = reproduced_project
+    set_params(repo, lambda p: p["train"].update(epochs=200, checkpoint_every=2))
+    recorded = (repo / "models/lstm/seed-1.keras").read_bytes()
     proc = start([*DVC, "repro", "train@lstm"], repo)
-    wait_for_line(proc, "epoch 5/")
-    os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C does: the whole process group
-    output = proc.communicate(timeout=120)[0]
-    assert proc.returncode != 0, output
-    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
-    line = next(line for line in output.splitlines() if "interrupted" in line)
-    assert line.startswith(f"train lstm: interrupted ({how}); kept the last backups"), line
-    assert "(seed 1 after epoch " in line and line.endswith("`dvc repro` runs it again.")
-    assert not list((repo / "models").glob(".*tmp*")) and not (repo / "models/lstm").exists()
-
-    resumed = start([*DVC, "repro", "train@lstm"], repo)
-    assert "resuming after epoch" in wait_for_line(resumed, "resuming after epoch")
-    os.killpg(resumed.pid, signal.SIGKILL)
-    resumed.wait()
+    for sig, how, epoch in ((signal.SIGINT, "Ctrl-C", 5), (signal.SIGTERM, "SIGTERM", 9)):
+        wait_for_line(proc, f"epoch {epoch}/")
+        os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C does: the whole process group
+        output = proc.communicate(timeout=120)[0]
+        assert proc.returncode != 0, output
+        assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+        line = next(line for line in output.splitlines() if "interrupted" in line)
+        assert line.startswith(f"train lstm: interrupted ({how}); kept the last backups"), line
+        assert "(seed 1 after epoch " in line and line.endswith("`dvc repro` runs it again.")
+        assert not list((repo / "models").glob(".*tmp*"))
+        assert (repo / "models/lstm/seed-1.keras").read_bytes() == recorded
+        if sig == signal.SIGINT:  # the next repro resumes; SIGTERM cuts that one
+            proc = start([*DVC, "repro", "train@lstm"], repo)
+            assert "resuming after epoch" in wait_for_line(proc, "resuming after epoch")
 
 
 @pytest.mark.pipeline
-def test_a_full_disk_is_named_and_leaves_nothing_half_written(project, tmp_path):
-    run([*DVC, "repro", "prepare"], project)
-    models = project / "models"
-    models.mkdir()
+def test_a_full_disk_is_named_and_leaves_nothing_half_written(reproduced_project):
+    project = reproduced_project
+    set_params(project, lambda p: p["train"].update(epochs=3))  # not the recorded training
+    models = project / "models"  # a 64 KB disk over it
     mounted = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(models)], capture_output=True
     )
@@ -148,7 +144,7 @@ def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch
     import shutil
 
     import stages.train
-    from stages.params import load_params
+    from reuters_rnn.params import load_params
     from tests.tiny_project import PROJECT
 
     shutil.copy(PROJECT / "params.yaml", tmp_path / "params.yaml")

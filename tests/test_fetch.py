@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from stages.dataset import sha256_of
+from reuters_rnn.dataset import sha256_of
+from reuters_rnn.params import DataParams
 from stages.fetch import FetchError, fetch
-from stages.params import DataParams
 from tests.tiny_project import (
     PROJECT,
     REAL_NPZ,

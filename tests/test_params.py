@@ -7,7 +7,8 @@ import copy
 import pytest
 import yaml
 
-from stages.params import BASELINE_KINDS, ParamsError, load_params, parse_params
+from reuters_rnn.params import ParamsError, load_params, parse_params
+from reuters_rnn.specs import BASELINE_KINDS
 from tests.tiny_project import PROJECT
 
 DEFAULT = yaml.safe_load((PROJECT / "params.yaml").read_text())

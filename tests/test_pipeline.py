@@ -9,6 +9,7 @@ import re
 import shutil
 
 import pytest
+import vl_convert
 
 from tests.tiny_project import DVC, changed_stages, lock, run, set_params, stale
 
@@ -82,6 +83,17 @@ def test_changing_lstm_units_reruns_only_lstm_and_diff_shows_only_it(reproduced_
     again = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
     assert [(p, k) for p, m in again.items() for k in m] == rows  # a stable order
     assert "train_seconds" not in json.dumps(diff)
+    # `dvc plots diff` draws each revision apart in the summary plot (a row each) and the
+    # confusion matrices (a panel each), rendered as DVC's page would, by Vega-Lite.
+    plots = json.loads(run([*DVC, "plots", "diff", "HEAD", "--json"], project).stdout)["data"]
+    for title, expected in (
+        ("Held-out accuracy per model", {"lstm · HEAD", "lstm · workspace", "majority · HEAD"}),
+        ("Confusion per model", {"lstm · HEAD", "lstm · workspace", "vanilla_rnn · HEAD"}),
+    ):
+        (plot,) = [v for k, v in plots.items() if k.startswith(title)]
+        svg = vl_convert.vegalite_to_svg(plot[0]["content"])
+        labels = set(re.findall(r">([a-z_]+ · [A-Za-z~0-9]+)<", svg))
+        assert expected <= labels, (title, labels)
 
 
 def test_same_params_retrained_give_identical_metrics(reproduced_project):
@@ -99,6 +111,8 @@ def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
         return {run["seed"]: run for run in facts["seeds"]}
 
     before = seeds("lstm")
+    set_params(reproduced_project, lambda p: p["models"].pop("vanilla_rnn"))  # one is enough
+    set_params(reproduced_project, lambda p: p["report"].update(comparisons=[]))
     set_params(reproduced_project, lambda p: p["train"].update(seeds=[1, 2]))
     out = run([*DVC, "repro"], reproduced_project).stdout
     assert "train lstm: seeds [1] unchanged since their last training; kept" in out
@@ -111,9 +125,12 @@ def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
     assert spread["old"] is None and spread["new"] >= 0
 
 
-def test_jax_backend_trains_and_evaluates(project):
+def test_jax_backend_trains_and_evaluates(reproduced_project):
     pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
+    project = reproduced_project
     set_params(project, lambda p: p["train"].update(backend="jax"))
+    set_params(project, lambda p: p["models"].pop("vanilla_rnn"))  # one training is enough
+    set_params(project, lambda p: p["report"].update(comparisons=[]))
     result = run([*DVC, "repro"], project)
     output = result.stdout + result.stderr
     assert not LIBRARY_NOISE.search(output), output
@@ -138,10 +155,9 @@ print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules
         ("stages.baseline", ["majority", "data/prepared", "metrics/baselines/majority.json"]),
     ],
 )
-def test_data_stages_do_not_import_tensorflow(project, module, args):
+def test_data_stages_do_not_import_tensorflow(reproduced_project, module, args):
     if module in ("stages.fetch", "stages.prepare"):  # Keras's numpy backend needs jax
         pytest.importorskip("jax", reason="without jax, fetch and prepare load Keras on TensorFlow")
-    if module != "stages.fetch":
-        run([*DVC, "repro", "prepare"], project)
+    project = reproduced_project  # its raw and prepared data are there
     out = run(["python", "-c", STAGE_IMPORTS.format(module=module, args=args)], project).stdout
     assert "IMPORTED:" in out and "tensorflow" not in out.split("IMPORTED:")[1]

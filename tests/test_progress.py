@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from stages.progress import Backup, EpochLog, StopOnNonFinite, restore
+from reuters_rnn.progress import Backup, EpochLog, StopOnNonFinite, restore
 
 LOGS = {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.2}
 
@@ -49,7 +49,7 @@ def test_a_backup_restores_model_epoch_and_curves(tmp_path):
 def test_time_left_leaves_out_the_first_compiling_epoch(capsys, monkeypatch):
     monkeypatch.setenv("PROGRESS_EVERY", "0")
     clock = iter([0.0, 0.0, 30.0, 30.5, 31.0])  # begin; epoch 1 ends after 30 s, then 0.5 s each
-    monkeypatch.setattr("stages.progress.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("reuters_rnn.progress.time.perf_counter", lambda: next(clock))
     log = EpochLog("train lstm seed 1", epochs=201, held_out="test", rows=[])
     log.on_train_begin()
     for epoch in range(3):

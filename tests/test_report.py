@@ -12,16 +12,10 @@ import pytest
 import yaml
 from scipy import stats
 
-from stages.params import parse_params
-from stages.report import (
-    best_vs_baseline,
-    compare,
-    read_model_json,
-    summarize,
-    summary_metrics,
-    to_markdown,
-)
-from stages.scoring import METRICS
+from reuters_rnn.params import parse_params
+from reuters_rnn.scoring import METRICS
+from reuters_rnn.statistics import best_vs_baseline, compare, summarize
+from stages.report import read_model_json, summary_metrics, to_markdown
 from tests.tiny_project import PROJECT, published
 
 RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())

@@ -5,6 +5,7 @@ credentials that stay out of git, and remote faults that end in time with DVC's 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,6 @@ import pytest
 import yaml
 
 from tests.s3_store import BUCKET, S3Store
-from tests.test_experiments import exp_rows
 from tests.tiny_project import DVC, ENV, PROJECT, commit_all, run
 
 pytestmark = pytest.mark.pipeline
@@ -35,6 +35,19 @@ CREDENTIALS = [
 ]
 TIMEOUT_ENV = {"AWS_MAX_ATTEMPTS": "1"}  # the README: `export AWS_MAX_ATTEMPTS=1`
 CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+
+
+def exp_rows(repo: Path) -> dict[str, dict]:
+    """`dvc exp show --json` as {name: {params, metrics}} (report.json is the one metrics file)."""
+    rows = {}
+    for baseline in json.loads(run([*DVC, "exp", "show", "--json"], repo).stdout):
+        for exp in [baseline] + [e for ex in baseline.get("experiments") or [] for e in ex["revs"]]:
+            data = exp.get("data") or {}
+            rows[exp.get("name") or exp.get("rev")] = {
+                "params": data.get("params", {}).get("params.yaml", {}).get("data", {}),
+                "metrics": data.get("metrics", {}).get("metrics/report.json", {}).get("data", {}),
+            }
+    return rows
 
 
 def fill(line: str, store: S3Store) -> str:
@@ -117,7 +130,7 @@ def test_keys_stay_in_the_ignored_local_config(reproduced_project, s3_store):
     assert "access_key" not in (PROJECT / ".dvc/config").read_text()
 
 
-def test_a_team_shares_runs_experiments_and_models_through_s3(
+def test_a_team_shares_a_sweep_run_two_at_a_time_and_its_models_through_s3(
     reproduced_project, s3_store, tmp_path
 ):
     project, origin = reproduced_project, tmp_path / "origin.git"
@@ -131,24 +144,51 @@ def test_a_team_shares_runs_experiments_and_models_through_s3(
     assert "Running stage" not in sh("dvc repro", teammate)[0].stdout
     assert (teammate / "dvc.lock").read_text() == lock
 
-    # A runs two experiments and pushes them; B pulls, compares and applies one.
-    for units in (4, 6):
-        sh(f"dvc exp run -n lstm{units} -S models.lstm.units=[{units}]", project)
-    sh("dvc exp push origin lstm4 lstm6", project)
-    sh("dvc exp pull origin lstm4 lstm6", teammate)
+    # A sweeps lstm's units as a grid in DVC's queue, two at a time, scored on a validation
+    # split of the training split, and pushes both; B pulls, compares and applies one.
+    sh(
+        "dvc exp run --queue -S 'models.lstm.units=[4],[6]' -S train.validation_split=0.2",
+        project,
+    )
+    sh("dvc queue start -j 2", project)
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        status = sh("dvc queue status", project)[0].stdout
+        if "Running" not in status and "Queued" not in status:
+            break
+        time.sleep(6)  # each status call starts DVC: fewer leave the CPU to the two workers
+    assert "Failed" not in status and status.count("Success") == 2, status
+    names = {
+        row["params"]["models"]["lstm"]["units"][0]: name
+        for name, row in exp_rows(project).items()
+        if row["params"]["train"]["validation_split"] == 0.2
+    }
+    assert sorted(names) == [4, 6]
+    shown = sh("dvc exp show --csv --sort-by metrics/report.json:lstm --sort-order desc", project)
+    lines = shown[0].stdout.splitlines()
+    column = lines[0].split(",").index("lstm")
+    values = [line.split(",")[column] for line in lines[1:] if line.split(",")[column]]
+    assert len(values) >= 3 and values[-2:] == sorted(values[-2:], reverse=True), values
+    sh(f"dvc exp push origin {names[4]} {names[6]}", project)
+    sh(f"dvc exp pull origin {names[4]} {names[6]}", teammate)
     rows = exp_rows(teammate)
     for units in (4, 6):
-        assert rows[f"lstm{units}"]["params"]["models"]["lstm"]["units"] == [units]
-        assert 0 <= rows[f"lstm{units}"]["metrics"]["lstm"] <= 1
-    sh("dvc exp apply lstm6", teammate)
+        assert rows[names[units]]["params"]["models"]["lstm"]["units"] == [units]
+        assert 0 <= rows[names[units]]["metrics"]["lstm"] <= 1
+    sh(f"dvc exp apply {names[6]}", teammate)
     sh("dvc pull", teammate)  # the experiment's trained models, from S3
     assert "Running stage" not in sh("dvc repro", teammate)[0].stdout  # nothing to train
+    runs = json.loads((teammate / "metrics/runs/lstm.json").read_text())
+    assert runs["held_out"] == "validation"  # the sweep never scored on the test split
+    assert "validation accuracy over seeds" in (teammate / "metrics/report.md").read_text()
+    sh(f"dvc exp apply {names[6]}", project)
+    sh("dvc checkout", project)
     assert sha256(teammate / "models/lstm/seed-1.keras") == sha256(
-        project / "models/lstm/seed-1.keras"  # the workspace holds A's last run: lstm6
+        project / "models/lstm/seed-1.keras"  # B has what A trained
     )
-    sh("dvc plots diff lstm4 lstm6 -o plots-diff", teammate)
+    sh(f"dvc plots diff {names[4]} {names[6]} -o plots-diff", teammate)
     page = (teammate / "plots-diff/index.html").read_text()
-    assert "lstm4" in page and "lstm6" in page and "lstm: accuracy and loss per epoch" in page
+    assert names[4] in page and names[6] in page and "lstm: accuracy and loss per epoch" in page
     assert "datum.rev + ', '" in page  # each experiment's curves drawn apart, named by it
 
     # A registers the committed vanilla_rnn as version 1.0.0; anyone fetches that model alone.
@@ -162,16 +202,17 @@ def test_a_team_shares_runs_experiments_and_models_through_s3(
         "seed-1.keras",
         "seed-1.probabilities.npy",
     ]
-    assert sha256(elsewhere / "vanilla_rnn/seed-1.keras") == sha256(
-        teammate / "models/vanilla_rnn/seed-1.keras"
+    committed = json.loads(
+        run(["git", "show", "HEAD:metrics/training/vanilla_rnn.json"], project).stdout
     )
+    assert sha256(elsewhere / "vanilla_rnn/seed-1.keras") == committed["seeds"][0]["model_sha256"]
     assert not (elsewhere / ".dvc").exists() and list(elsewhere.iterdir()) == [
         elsewhere / "vanilla_rnn"
     ]
     sh(f"dvc artifacts get {origin} vanilla_rnn --rev v1.0.0 -o pinned", elsewhere, **keys)
     import keras
 
-    import stages.models  # noqa: F401 (its layers, as the README says)
+    import reuters_rnn.models  # noqa: F401 (its layers, as the README says)
 
     model = keras.models.load_model(elsewhere / "pinned/seed-1.keras")
     assert model.name == "vanilla_rnn" and model.output_shape == (None, 46)

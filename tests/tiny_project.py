@@ -56,10 +56,14 @@ def write_synthetic_npz(path: Path, n: int = 300, seed: int = 0, vocabulary: int
 
 def tiny_params(sha256: str, models: tuple[str, ...] = TINY_MODELS) -> dict:
     """The project's default params shrunk to seconds: synthetic-data hash, 2 epochs, one seed,
-    the given models, the majority baseline (each stage costs a Python start)."""
+    no XLA, the given models, the majority baseline (each stage costs a Python start)."""
     params = yaml.safe_load((PROJECT / "params.yaml").read_text())
     params["data"].update(sha256=sha256, maxlen=30, num_words=300)
-    params["train"].update(epochs=2, batch_size=32, seeds=[1], checkpoint_every=1)
+    # jit_compile off: XLA's compile costs more than a tiny training (3.5 s of each 15 s
+    # `dvc repro train@lstm`); the real run keeps it on, and test_models compiles with it.
+    params["train"].update(
+        epochs=2, batch_size=32, seeds=[1], checkpoint_every=1, jit_compile=False
+    )
     params["models"] = {name: params["models"][name] for name in models}
     for spec in params["models"].values():
         spec.pop("epochs", None)

@@ -12,7 +12,16 @@ from pathlib import Path
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
-FILES = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", "tools", ".dvcignore", ".gitignore"]
+FILES = [
+    "dvc.yaml",
+    "params.yaml",
+    "pyproject.toml",
+    "stages",
+    "reuters_rnn",
+    "tools",
+    ".dvcignore",
+    ".gitignore",
+]
 TEMPLATES = ".dvc/plots"  # the custom plot templates, copied after `dvc init`
 DVC = [sys.executable, "-m", "dvc"]
 # DVC runs stage commands (`python -m stages...`) through the shell: this interpreter comes first.

@@ -1,7 +1,7 @@
 """An Optuna study of a search space: its storage (with heartbeats), sampler and pruner, what
 makes its trials comparable, its trial budget across workers, and what interruptions leave.
 
-Shared by every worker of stages.search, on any machine that reaches the storage.
+Shared by every worker of model_search, on any machine that reaches the storage.
 """
 
 from __future__ import annotations
@@ -17,15 +17,9 @@ import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from stages.params import Params
-from stages.search_space import (
-    GridSpace,
-    SearchFile,
-    TpeSpace,
-    current_value,
-    grid_candidates,
-    label,
-)
+from model_search.candidates import current_value, grid_candidates, label
+from model_search.space import GridSpace, SearchFile, TpeSpace
+from reuters_rnn.params import Params
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 RETRIES = 3  # a trial whose worker died is run again at most this many times
@@ -62,24 +56,29 @@ def sampler_for(space: TpeSpace | GridSpace, worker: int) -> optuna.samplers.Bas
     return optuna.samplers.TPESampler(seed=space.seed + worker, n_startup_trials=10)
 
 
-def pruner_for(space: TpeSpace | GridSpace) -> optuna.pruners.BasePruner:
+def pruner_for(space: TpeSpace | GridSpace, search: SearchFile) -> optuna.pruners.BasePruner:
     if space.pruner == "none":
         return optuna.pruners.NopPruner()
-    return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+    return optuna.pruners.MedianPruner(
+        n_startup_trials=search.median_pruning.startup_trials,
+        n_warmup_steps=search.median_pruning.warmup_epochs,
+    )
 
 
 def trial_budget(space: TpeSpace | GridSpace) -> int:
     return len(grid_candidates(space)) if isinstance(space, GridSpace) else space.trials
 
 
-def open_study(storage, name: str, space, identity: str, worker: int = 0) -> optuna.Study:
-    """Create or join the study; refuse to mix trials scored under other settings."""
+def open_study(
+    storage, name: str, search: SearchFile, space, identity: str, worker: int = 0
+) -> optuna.Study:
+    """Create or join the study of `space`; refuse to mix trials scored under other settings."""
     study = optuna.create_study(
         storage=storage,
         study_name=name,
         direction="maximize",
         sampler=sampler_for(space, worker),
-        pruner=pruner_for(space),
+        pruner=pruner_for(space, search),
         load_if_exists=True,
     )
     found = study.user_attrs.get("identity")

@@ -16,26 +16,17 @@ import optuna
 import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
-from scipy import stats
 
-from stages.atomic import atomic_path
-from stages.params import load_params
-from stages.search_space import CURRENT, Choices, GridSpace, load_search, space_named
-from stages.search_study import open_storage
+from model_search.search_file import load_search, space_named
+from model_search.space import Choices, GridSpace
+from model_search.study import open_storage
+from model_search.summary import plots_yaml, summary_markdown
+from reuters_rnn.atomic import atomic_path
+from reuters_rnn.params import load_params
+from reuters_rnn.statistics import paired
 
 # A paired p at or above this: the best trial is not told apart from the current model.
 NOISE_P = 0.05
-
-
-def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:
-    """Mean difference of two trials over the same (seed, fold) fits, and the paired t-test's p."""
-    a, b = np.asarray(scores), np.asarray(reference)
-    if len(a) != len(b) or len(a) < 2:
-        raise ValueError(f"trials of {len(a)} and {len(b)} fits cannot be paired")
-    difference = a - b
-    if not difference.any():
-        return 0.0, 1.0
-    return float(difference.mean()), float(stats.ttest_rel(a, b).pvalue)
 
 
 def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
@@ -107,74 +98,8 @@ def comparison(complete: list[FrozenTrial]) -> dict:
     }
 
 
-def plots_yaml(name: str, tables: dict) -> dict:
-    """The dvc.yaml beside the results: its plots, for `dvc plots show` (templates in
-    .dvc/plots/)."""
-    accuracy = "cross-validated accuracy"
-    plots = [
-        {
-            "history.csv": {
-                "x": "trial",
-                "y": ["accuracy", "best"],
-                "template": "simple",
-                "y_label": accuracy,
-                "title": f"search {name}: {accuracy} per trial, and the best so far",
-            }
-        }
-    ]
-    for key, (_, template) in tables.items():
-        axes = (
-            {"x": "accuracy", "y": "value"}
-            if template == "search_choices"
-            else {"x": "value", "y": "accuracy"}
-        )
-        labels = (
-            {"x_label": key, "y_label": accuracy}
-            if axes["x"] == "value"
-            else {"x_label": accuracy, "y_label": key}
-        )
-        plots.append(
-            {
-                f"by_{key}.csv": {
-                    **axes,
-                    **labels,
-                    "template": template,
-                    "title": f"search {name}: {accuracy} per {key} (each trial)",
-                }
-            }
-        )
-    return {"plots": plots}
-
-
-def summary_markdown(name: str, model: str, table: pd.DataFrame, facts: dict, header: str) -> str:
-    """The trials table for people: best first, each with its paired difference from the
-    current model (same fits) and seconds per fit."""
-    lines = [
-        f"# Search `{name}`",
-        "",
-        header,
-        "",
-        "| trial | settings | CV accuracy | vs current (paired) | p | s/fit |",
-        "| ---: | --- | ---: | ---: | ---: | ---: |",
-    ]
-    for row in table.sort_values("accuracy", ascending=False).itertuples():
-        vs, p = row.vs_current, row.p
-        name = f"{row.candidate}: " if "candidate" in table and row.candidate != CURRENT else ""
-        what = row.set if row.model == model else f"models.{row.model} {row.set}"
-        lines.append(
-            f"| {row.trial} | {name}{what}{' (current)' if row.current else ''} "
-            f"| {row.accuracy:.4f} ± {row.std:.4f} | {'' if pd.isna(vs) else f'{vs:+.4f}'} "
-            f"| {'' if pd.isna(p) else f'{p:.3f}'} | {row.fit_seconds / max(1, row.fits):.1f} |"
-        )
-    if facts.get("current_trial") is not None:
-        lines += [
-            "",
-            f"Best: trial {facts['best_trial']}, {facts['best_accuracy']:.4f}; the current model "
-            f"(trial {facts['current_trial']}) {facts['current_accuracy']:.4f}: difference "
-            f"{facts['difference']:+.4f} over the same {facts['fits']} fits, paired t-test "
-            f"p = {facts['p']:.3f}.",
-        ]
-    return "\n".join(lines) + "\n"
+class StudyMissing(SystemExit):
+    """No storage holds the study (a fresh clone has no search/studies.db)."""
 
 
 def load(args: argparse.Namespace):
@@ -183,14 +108,17 @@ def load(args: argparse.Namespace):
     search = load_search(args.search_file, params)
     space = space_named(search, args.space, args.search_file)
     name = args.study or args.space
-    storage = open_storage(args.storage or search.storage, search)
+    url = args.storage or search.storage
+    missing = StudyMissing(
+        f"search: no study {name!r} in the storage; run `python -m model_search run "
+        f"{args.space}` first"
+    )
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise missing  # do not create an empty database just to look
     try:
-        study = optuna.load_study(study_name=name, storage=storage)
+        study = optuna.load_study(study_name=name, storage=open_storage(url, search))
     except KeyError:
-        raise SystemExit(
-            f"search: no study {name!r} in the storage; run `python -m stages.search run "
-            f"{args.space}` first"
-        ) from None
+        raise missing from None
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         raise SystemExit(f"search {name}: no complete trial yet")
@@ -236,47 +164,7 @@ def report(args: argparse.Namespace) -> None:
             summary_markdown(study.study_name, space.model, done, facts, header)
         )
         (tmp / "dvc.yaml").write_text(
-            "# Written by `python -m stages.search report`: the plots of this search.\n"
+            "# Written by `python -m model_search report`: the plots of this search.\n"
             + yaml.safe_dump(plots_yaml(study.study_name, tables), sort_keys=False)
         )
     print(f"search {study.study_name}: wrote {out}/ ({len(done)} complete trials)")
-
-
-def promotion(model: str, values: dict[str, Any], current: dict[str, Any]) -> str:
-    """The `dvc exp run` that trains these settings in the pipeline (keys that differ only)."""
-    changed = {k: v for k, v in values.items() if current.get(k) != v}
-    sets = " ".join(
-        f"-S 'models.{model}.{key}={yaml_value(value)}'" for key, value in changed.items()
-    )
-    return f"dvc exp run {sets}".strip()
-
-
-def best(args: argparse.Namespace) -> None:
-    """Print the best trial and the command that trains it in the pipeline, where its test
-    accuracy is measured once, after the choice."""
-    params, _, space, study, complete = load(args)
-    facts = comparison(complete)
-    trial = study.best_trial
-    model, values = trial.user_attrs["model"], trial.user_attrs["set"]
-    current = {
-        key: list(v) if isinstance(v, tuple) else v
-        for key, v in params.models[model].model_dump().items()
-    }
-    current |= {"epochs": params.epochs(model), "learning_rate": params.learning_rate(model)}
-    line = f"search {study.study_name}: best trial {trial.number}, {facts['best_accuracy']:.4f}"
-    if facts.get("current_trial") is not None:
-        line += (
-            f" ({facts['difference']:+.4f} against the current {space.model}, trial "
-            f"{facts['current_trial']}, paired p = {facts['p']:.3f})"
-        )
-    print(line)
-    command = promotion(model, values, current)
-    if command == "dvc exp run":
-        print(f"The current models.{model} is the best: nothing to promote.")
-        return
-    if facts.get("p") is not None and facts["p"] >= NOISE_P:
-        print(
-            f"The difference is inside seed noise (p = {facts['p']:.3f} >= {NOISE_P}): this "
-            "search does not support a change. To try it in the pipeline anyway:"
-        )
-    print(command)

@@ -1,9 +1,6 @@
-"""search.yaml -> validated search spaces: which model spec keys a search varies, over what.
-
-A space varies one params.yaml model (`model:`). A TPE space gives ranges and choices per spec key;
-a grid space gives named candidates, each a set of spec keys (optionally on another model). Every
-value a space can produce is checked against params.py's schema when the file loads, and every
-problem is reported at once, like params.yaml's.
+"""search.yaml -> a validated SearchFile: every space checked against params.yaml's models (each
+value a space can produce must make a valid spec), every problem reported at once; and what makes
+two trials comparable (a study's identity).
 """
 
 from __future__ import annotations
@@ -11,149 +8,19 @@ from __future__ import annotations
 import difflib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (
-    Discriminator,
-    Field,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    Tag,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import TypeAdapter, ValidationError
 
-from stages.params import NAME, ModelSpec, Number, Params, ParamsError, Section, parse_params
-
-MAX_TRIALS = 10_000
-# The current model's candidate in a grid (added when no candidate leaves the model as it is).
-CURRENT = "current"
-
-
-class IntRange(Section):
-    low: StrictInt
-    high: StrictInt
-    log: StrictBool = False
-    step: Annotated[StrictInt, Field(ge=1)] = 1
-
-
-class FloatRange(Section):
-    low: Number
-    high: Number
-    log: StrictBool = False
-    step: Annotated[Number, Field(gt=0)] | None = None
-
-
-class Choices(Section):
-    """Values of one key; a list value (pooling, units) is one choice."""
-
-    choices: Annotated[tuple[Any, ...], Field(min_length=1)]
-
-
-def _range_kind(value: Any) -> str:
-    if not isinstance(value, dict) or "choices" in value:
-        return "choices"
-    ints = all(isinstance(value.get(end), int) for end in ("low", "high"))
-    return "int" if ints and not isinstance(value.get("step"), float) else "float"
-
-
-Distribution = Annotated[
-    Annotated[IntRange, Tag("int")]
-    | Annotated[FloatRange, Tag("float")]
-    | Annotated[Choices, Tag("choices")],
-    Discriminator(_range_kind),
-]
-SpaceName = Annotated[StrictStr, Field(pattern=NAME)]
-
-
-class TpeSpace(Section):
-    """Optuna's TPE sampler over ranges and choices of the model's spec keys."""
-
-    sampler: Literal["tpe"] = "tpe"
-    model: SpaceName
-    trials: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)]
-    keys: Annotated[dict[StrictStr, Distribution], Field(min_length=1)]
-    pruner: Literal["median", "none"] = "median"
-    seed: Annotated[StrictInt, Field(ge=0)] = 0
-
-
-class GridSpace(Section):
-    """Named candidates, each tried once: spec keys to set on the model (or on `model:` named
-    inside the candidate)."""
-
-    sampler: Literal["grid"]
-    model: SpaceName
-    candidates: Annotated[dict[SpaceName, dict[StrictStr, Any]], Field(min_length=1)]
-    pruner: Literal["median", "none"] = "none"
-
-
-AnySpace = Annotated[
-    Annotated[TpeSpace, Tag("tpe")] | Annotated[GridSpace, Tag("grid")],
-    Discriminator(
-        lambda v: v.get("sampler", "tpe") if isinstance(v, dict) else v.sampler,
-        custom_error_type="unknown_sampler",
-        custom_error_message="sampler must be one of tpe | grid",
-    ),
-]
-
-
-class SearchFile(Section):
-    folds: Annotated[StrictInt, Field(ge=2, le=100)] = 5
-    storage: StrictStr = "sqlite:///search/studies.db"
-    heartbeat_seconds: Annotated[StrictInt, Field(ge=1, le=3600)] = 10
-    grace_seconds: Annotated[StrictInt, Field(ge=2, le=36000)] = 60
-    spaces: Annotated[dict[SpaceName, AnySpace], Field(min_length=1)]
+from model_search.candidates import candidate_model, current_value, label, spec_for
+from model_search.space import AnySpace, Choices, GridSpace, SearchFile, TpeSpace
+from reuters_rnn.params import Params, ParamsError
 
 
 def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
     if name not in search.spaces:
         raise SystemExit(f"search: no space {name!r} in {path} (it has {', '.join(search.spaces)})")
     return search.spaces[name]
-
-
-def spec_for(params: Params, model: str, values: dict[str, Any]) -> ModelSpec:
-    """params.yaml's spec of `model` with `values` set, validated by params.py's schema."""
-    spec = {**params.models[model].model_dump(exclude_none=True), **values}
-    raw = {**params.model_dump(), "models": {model: spec}, "report": {}}
-    return parse_params(raw, "search.yaml").models[model]
-
-
-def trained_as(spec: ModelSpec, params: Params) -> dict[str, Any]:
-    """A spec with the epochs and learning rate it trains with (train:'s when it sets none)."""
-    return {
-        **spec.model_dump(),
-        "epochs": spec.epochs or params.train.epochs,
-        "learning_rate": spec.learning_rate or params.train.learning_rate,
-    }
-
-
-def candidate_model(space: GridSpace, name: str) -> tuple[str, dict[str, Any]]:
-    """A grid candidate's model and the spec keys it sets."""
-    values = dict(space.candidates[name])
-    return values.pop("model", space.model), values
-
-
-def grid_candidates(space: GridSpace) -> list[str]:
-    """The candidates, with `current` (the model as params.yaml has it) first when none is."""
-    names = list(space.candidates)
-    if any(candidate_model(space, name) == (space.model, {}) for name in names):
-        return names
-    return [CURRENT, *names]
-
-
-def label(value: Any) -> Any:
-    """An Optuna choice for a value (Optuna's choices are scalars): a list becomes "a,b"."""
-    return ",".join(map(str, value)) if isinstance(value, list | tuple) else value
-
-
-def current_value(params: Params, model: str, key: str) -> Any:
-    """The value the current model trains with (epochs and learning_rate may come from train:)."""
-    if key in ("epochs", "learning_rate"):
-        return getattr(params, key)(model)
-    value = getattr(params.models[model], key)
-    return list(value) if isinstance(value, tuple) else value
 
 
 def _check_values(params: Params, model: str, values: dict, where: str) -> list[str]:

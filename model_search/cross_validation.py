@@ -1,7 +1,7 @@
 """The training split alone -> repeated k-fold cross-validation accuracy of one model spec.
 
 The protocol model search scores every trial with: fold k holds out every k-th training newswire,
-each fold is trained once per seed, models are built and compiled by stages.models exactly as
+each fold is trained once per seed, models are built and compiled by reuters_rnn.models exactly as
 train builds them. Only x_train and labels_train are read (checked against prepare's manifest):
 the test split is never opened. Keras loads on the first cross_validate: choose the backend first.
 """
@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stages.dataset import MANIFEST, NUM_CLASSES, load_prepared
-from stages.params import ModelSpec, Params
+from reuters_rnn.dataset import MANIFEST, NUM_CLASSES, load_prepared
+from reuters_rnn.params import Params
+from reuters_rnn.specs import ModelSpec
 
 TRAINING_ARRAYS = ("x_train", "labels_train")
 # Intermediate values are reported at step fit * STEPS_PER_FIT + epoch: the same step means the
@@ -58,7 +59,7 @@ def cross_validate(
     the weights a fresh build with its seed would have."""
     import keras
 
-    from stages.models import build_model, compile_model, model_inputs
+    from reuters_rnn.models import build_model, compile_model, model_inputs
 
     onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
     epochs = spec.epochs or params.train.epochs

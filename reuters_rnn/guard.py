@@ -17,7 +17,9 @@ from typing import Any
 
 import yaml
 
-CODE = Path(__file__).resolve().parent
+# The pipeline's code: the stage commands and the library they share (not the search tool).
+PROJECT = Path(__file__).resolve().parents[1]
+CODE = ("stages", "reuters_rnn")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -31,8 +33,9 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def code_hashes() -> dict[str, str]:
     return {
-        f"stages/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(CODE.glob("*.py"))
+        f"{package}/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
+        for package in CODE
+        for path in sorted((PROJECT / package).glob("*.py"))
     }
 
 

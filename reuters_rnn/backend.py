@@ -41,7 +41,8 @@ def use_backend(backend: str, threads: int | None = None) -> None:
 
 def cpu_description() -> str:
     """The CPU model and its widest vector extensions, e.g. "AMD EPYC (avx2, fma, avx512f)":
-    recorded with each training, since LSTM weights differ between CPUs (README: Backends, "Same numbers where?")."""
+    recorded with each training, since LSTM weights differ between CPUs (docs/pipeline.md: Backends,
+    "Same numbers where?")."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:

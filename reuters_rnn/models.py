@@ -1,6 +1,6 @@
 """Model spec (data from params.yaml) -> compiled keras.Model: one builder per model family.
 
-Backend-agnostic Keras 3: the caller chooses the backend (stages.backend) before this module is
+Backend-agnostic Keras 3: the caller chooses the backend (reuters_rnn.backend) before this module is
 imported. Adding a family is a spec in params.MODEL_KINDS plus its entry in BUILDERS here.
 """
 
@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from stages.params import CELLS, ModelSpec, PooledEmbeddingSpec, RecurrentSpec
+from reuters_rnn.specs import CELLS, ModelSpec, PooledEmbeddingSpec, RecurrentSpec
 
 # A prime that spreads word pairs (a, b) over the hashed bigram buckets.
 PAIR_PRIME = 7919

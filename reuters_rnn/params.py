@@ -1,7 +1,8 @@
 """params.yaml -> frozen, typed objects that every stage reads; the one place for params errors.
 
 The schema is pydantic v2: every problem is reported at once, as dotted key names with the allowed
-values, plus a "did you mean" hint for misspelled keys.
+values, plus a "did you mean" hint for misspelled keys. The model and baseline entries' schema
+is in reuters_rnn.specs.
 """
 
 from __future__ import annotations
@@ -13,37 +14,28 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
-    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StrictStr,
-    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-# The recurrent cells: params name -> keras.layers class name. models.py builds from this table,
-# and the schema allows exactly its keys: adding a cell kind is one entry here.
-CELLS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
-# DVC joins matrix/foreach keys into stage names (train@lstm), so names keep to this.
-NAME = r"^[a-z][a-z0-9_]*$"
-
-
-# A YAML 1 counts as 1.0; '1', true, .nan and .inf do not.
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
-
-# Bounds a user would find generous: far past any setting that makes sense for 1,395 newswires
-# of 49 words on one machine, near enough to catch a typo (an extra zero or three) before it
-# starts a two-year training.
-MAX_EPOCHS = 10_000  # the published run used 200
-MAX_BATCH_SIZE = 100_000  # more than the whole training split: one batch per epoch
-MAX_UNITS = 4096  # per recurrent layer, and embedding dimensions; the published use 50
-MAX_LAYERS = 16
-MAX_LEARNING_RATE = 1.0  # Adam's step size: 0.001 published; near 1 it diverges
-MAX_SEEDS = 100
+from reuters_rnn.specs import (
+    BASELINE_KINDS,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_LEARNING_RATE,
+    MAX_SEEDS,
+    MODEL_KINDS,
+    NAME,
+    AnyBaselineSpec,
+    AnyModelSpec,
+    Number,
+    Section,
+)
 
 
 class ParamsError(SystemExit):
@@ -52,10 +44,6 @@ class ParamsError(SystemExit):
     A SystemExit, so that a stage that does not catch it ends with this message (exit status 1)
     rather than a traceback.
     """
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataParams(Section):
@@ -87,115 +75,6 @@ class TrainParams(Section):
         if len(set(seeds)) != len(seeds):
             raise ValueError("seeds must be distinct")
         return seeds
-
-
-class ModelSpec(Section):
-    """What every model family shares: optional per-model epochs and learning rate, and label
-    smoothing (0: the published one-hot targets)."""
-
-    epochs: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)] | None = None
-    learning_rate: Annotated[Number, Field(gt=0, le=MAX_LEARNING_RATE)] | None = None
-    label_smoothing: Annotated[Number, Field(ge=0, lt=1)] = 0.0
-
-
-class RecurrentSpec(ModelSpec):
-    """The published family: recurrent layers over the word ids, then Dense softmax."""
-
-    kind: Literal["recurrent"] = "recurrent"
-    cell: Literal[tuple(CELLS)]  # type: ignore[valid-type]
-    units: Annotated[
-        tuple[Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)], ...],
-        Field(min_length=1, max_length=MAX_LAYERS),
-    ]
-    embedding_dim: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)] | None = None
-    bidirectional: StrictBool = False
-
-    @field_validator("units", mode="before")
-    @classmethod
-    def _one_layer(cls, units: Any) -> Any:
-        """`-S models.lstm.units=60` means one layer of 60."""
-        return [units] if isinstance(units, int) and not isinstance(units, bool) else units
-
-
-# How pooled_embedding summarizes the word embeddings of a newswire (padding ignored).
-POOLINGS = ("mean", "max")
-
-
-class PooledEmbeddingSpec(ModelSpec):
-    """fastText/SWEM-style: learned word (and hashed word-pair) embeddings, pooled over the words
-    by mean, max, or both side by side; optionally a hidden relu layer, and dropout of words,
-    embedding dimensions or the final features."""
-
-    kind: Literal["pooled_embedding"]
-    embedding_dim: Annotated[StrictInt, Field(ge=1, le=MAX_UNITS)]
-    pooling: Annotated[tuple[Literal[POOLINGS], ...], Field(min_length=1)] = ("mean",)  # type: ignore[valid-type]
-    bigram_buckets: Annotated[StrictInt, Field(ge=0, le=10_000_000)] = 0
-    # Keras's names for how the embeddings start.
-    embeddings_initializer: Literal["uniform", "random_normal", "zeros"] = "uniform"
-    word_dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # drops whole words in training
-    feature_dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # whole embedding dimensions
-    hidden: Annotated[StrictInt, Field(ge=0, le=MAX_UNITS)] = 0  # a relu layer after pooling
-    dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # on what the softmax reads
-
-    @field_validator("pooling", mode="before")
-    @classmethod
-    def _one_pooling(cls, pooling: Any) -> Any:
-        """`-S models.swem.pooling=max` means that one."""
-        return [pooling] if isinstance(pooling, str) else pooling
-
-    @field_validator("pooling")
-    @classmethod
-    def _distinct(cls, pooling: tuple[str, ...]) -> tuple[str, ...]:
-        if len(set(pooling)) != len(pooling):
-            raise ValueError("pooling lists each of mean, max at most once")
-        return pooling
-
-
-def _by_kind(kinds: dict[str, type], default: str | None = None) -> Discriminator:
-    """A discriminator on `kind` whose error names the allowed kinds."""
-
-    def kind_of(value: Any) -> str:
-        found = value.get("kind", default) if isinstance(value, dict) else value.kind
-        return found if found in kinds else "unknown"
-
-    return Discriminator(
-        kind_of,
-        custom_error_type="unknown_kind",
-        custom_error_message=f"kind must be one of {' | '.join(kinds)}",
-    )
-
-
-# Model families: kind -> spec. models.py holds one builder per kind; the kinds are these.
-MODEL_KINDS: dict[str, type[ModelSpec]] = {
-    "recurrent": RecurrentSpec,
-    "pooled_embedding": PooledEmbeddingSpec,
-}
-AnyModelSpec = Annotated[
-    Annotated[RecurrentSpec, Tag("recurrent")]
-    | Annotated[PooledEmbeddingSpec, Tag("pooled_embedding")],
-    _by_kind(MODEL_KINDS, default="recurrent"),
-]
-
-
-class MajoritySpec(Section):
-    kind: Literal["majority"]
-
-
-class TfidfLogregSpec(Section):
-    kind: Literal["tfidf_logreg"]
-    C: Annotated[Number, Field(gt=0)] = 1.0
-    ngram_max: Annotated[StrictInt, Field(ge=1, le=5)] = 1
-    max_iter: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000
-
-
-BASELINE_KINDS: dict[str, type[Section]] = {
-    "majority": MajoritySpec,
-    "tfidf_logreg": TfidfLogregSpec,
-}
-AnyBaselineSpec = Annotated[
-    Annotated[MajoritySpec, Tag("majority")] | Annotated[TfidfLogregSpec, Tag("tfidf_logreg")],
-    _by_kind(BASELINE_KINDS),
-]
 
 
 class ReportParams(Section):

@@ -1,0 +1,85 @@
+"""A trial: the model and spec keys it sets (sampled from its space), scored by cross-validation
+on the training split. Optuna maximizes the mean accuracy over the fits.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+import optuna
+
+from model_search.candidates import (
+    CURRENT,
+    candidate_model,
+    grid_candidates,
+    label,
+    spec_for,
+    trained_as,
+)
+from model_search.space import Choices, GridSpace, IntRange, SearchFile
+from reuters_rnn.params import Params
+
+
+def suggest(trial: optuna.Trial, space) -> tuple[str, dict[str, Any]]:
+    """The trial's model and the spec keys it sets."""
+    if isinstance(space, GridSpace):
+        name = trial.suggest_categorical("candidate", grid_candidates(space))
+        return (space.model, {}) if name == CURRENT else candidate_model(space, name)
+    values = {}
+    for key, distribution in space.keys.items():
+        if isinstance(distribution, Choices):
+            labels = [label(choice) for choice in distribution.choices]
+            picked = trial.suggest_categorical(key, labels)
+            values[key] = distribution.choices[labels.index(picked)]
+        else:
+            number = (
+                trial.suggest_int if isinstance(distribution, IntRange) else trial.suggest_float
+            )
+            values[key] = number(
+                key,
+                distribution.low,
+                distribution.high,
+                step=distribution.step,
+                log=distribution.log,
+            )
+    return space.model, values
+
+
+def objective_for(params: Params, search: SearchFile, space, x, labels):
+    """The function Optuna maximizes: mean cross-validated accuracy of the trial's model."""
+    from model_search.cross_validation import STEPS_PER_FIT, cross_validate
+
+    current = trained_as(params.models[space.model], params)
+
+    def objective(trial: optuna.Trial) -> float:
+        model, values = suggest(trial, space)
+        spec = spec_for(params, model, values)
+        # Which machine and process runs it: a stopped run fails its own running trials.
+        where = {"host": socket.gethostname(), "pid": os.getpid(), "group": os.getpgrp()}
+        trial.set_user_attr("worker", where)
+        trial.set_user_attr("model", model)
+        trial.set_user_attr("set", values)
+        trial.set_user_attr("current", model == space.model and trained_as(spec, params) == current)
+
+        reported: list[tuple[int, float]] = []
+
+        def report(step: int, accuracy: float) -> bool:
+            trial.report(accuracy, step)
+            reported.append((step, accuracy))
+            return trial.should_prune()
+
+        pruning = space.pruner != "none"
+        result = cross_validate(
+            spec, params, model, x, labels, search.folds, report if pruning else None
+        )
+        trial.set_user_attr("accuracies", result["accuracies"])
+        trial.set_user_attr("fit_seconds", round(result["fit_seconds"], 2))
+        if result["stopped"]:
+            fit, epoch = divmod(reported[-1][0], STEPS_PER_FIT)
+            trial.set_user_attr("pruned_at", f"fit {fit + 1}, epoch {epoch}: {reported[-1][1]:.4f}")
+            raise optuna.TrialPruned()
+        return sum(result["accuracies"]) / len(result["accuracies"])
+
+    return objective

@@ -1,0 +1,101 @@
+"""The schema of search.yaml: which model spec keys a search varies, over what.
+
+A space varies one params.yaml model (`model:`). A TPE space gives ranges and choices per spec key;
+a grid space gives named candidates, each a set of spec keys (optionally on another model). The
+file-level settings (folds, storage, heartbeats, pruning) have no defaults here: search.yaml is
+the one place that holds them. model_search.search_file checks the spaces against params.yaml.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag
+
+from reuters_rnn.specs import NAME, Number, Section
+
+MAX_TRIALS = 10_000
+
+
+class IntRange(Section):
+    low: StrictInt
+    high: StrictInt
+    log: StrictBool = False
+    step: Annotated[StrictInt, Field(ge=1)] = 1
+
+
+class FloatRange(Section):
+    low: Number
+    high: Number
+    log: StrictBool = False
+    step: Annotated[Number, Field(gt=0)] | None = None
+
+
+class Choices(Section):
+    """Values of one key; a list value (pooling, units) is one choice."""
+
+    choices: Annotated[tuple[Any, ...], Field(min_length=1)]
+
+
+def _range_kind(value: Any) -> str:
+    if not isinstance(value, dict) or "choices" in value:
+        return "choices"
+    ints = all(isinstance(value.get(end), int) for end in ("low", "high"))
+    return "int" if ints and not isinstance(value.get("step"), float) else "float"
+
+
+Distribution = Annotated[
+    Annotated[IntRange, Tag("int")]
+    | Annotated[FloatRange, Tag("float")]
+    | Annotated[Choices, Tag("choices")],
+    Discriminator(_range_kind),
+]
+SpaceName = Annotated[StrictStr, Field(pattern=NAME)]
+
+
+class TpeSpace(Section):
+    """Optuna's TPE sampler over ranges and choices of the model's spec keys."""
+
+    sampler: Literal["tpe"] = "tpe"
+    model: SpaceName
+    trials: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)]
+    keys: Annotated[dict[StrictStr, Distribution], Field(min_length=1)]
+    pruner: Literal["median", "none"] = "median"
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class GridSpace(Section):
+    """Named candidates, each tried once: spec keys to set on the model (or on `model:` named
+    inside the candidate)."""
+
+    sampler: Literal["grid"]
+    model: SpaceName
+    candidates: Annotated[dict[SpaceName, dict[StrictStr, Any]], Field(min_length=1)]
+    pruner: Literal["median", "none"] = "none"
+
+
+AnySpace = Annotated[
+    Annotated[TpeSpace, Tag("tpe")] | Annotated[GridSpace, Tag("grid")],
+    Discriminator(
+        lambda v: v.get("sampler", "tpe") if isinstance(v, dict) else v.sampler,
+        custom_error_type="unknown_sampler",
+        custom_error_message="sampler must be one of tpe | grid",
+    ),
+]
+
+
+class MedianPruning(Section):
+    """Optuna's MedianPruner: never before `startup_trials` trials have finished, nor in a trial's
+    first `warmup_epochs` epochs."""
+
+    startup_trials: Annotated[StrictInt, Field(ge=0, le=MAX_TRIALS)]
+    warmup_epochs: Annotated[StrictInt, Field(ge=0, le=10_000)]
+
+
+class SearchFile(Section):
+    folds: Annotated[StrictInt, Field(ge=2, le=100)]
+    storage: StrictStr
+    heartbeat_seconds: Annotated[StrictInt, Field(ge=1, le=3600)]
+    grace_seconds: Annotated[StrictInt, Field(ge=2, le=36000)]
+    median_pruning: MedianPruning
+    spaces: Annotated[dict[SpaceName, AnySpace], Field(min_length=1)]

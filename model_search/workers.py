@@ -1,0 +1,145 @@
+"""Running a search: worker processes on one study, one core each, a line per finished trial, and
+Ctrl-C that stops every worker and marks their trials for the next run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import signal
+import time
+
+import optuna
+from optuna.trial import TrialState
+
+from model_search.objective import objective_for
+from model_search.search_file import load_search, space_identity, space_named
+from model_search.study import (
+    DONE,
+    counted,
+    enqueue_current,
+    open_storage,
+    open_study,
+    requeue_interrupted,
+    state_counts,
+    stop_at,
+    stop_workers,
+    trial_budget,
+)
+from reuters_rnn.backend import import_keras, use_backend
+from reuters_rnn.params import load_params
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+class Progress:
+    """One line per finished trial: its score, the best so far, and the time left for the whole
+    study (its trials left at the pace all workers together finished trials in this run)."""
+
+    def __init__(self, name: str, study: optuna.Study, budget: int) -> None:
+        self.name, self.budget = name, budget
+        self.start = time.monotonic()
+        self.done_at_start = len(study.get_trials(deepcopy=False, states=DONE))
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        done = len(study.get_trials(deepcopy=False, states=DONE))
+        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        scores = trial.user_attrs.get("accuracies") or [0.0]
+        mean = sum(scores) / len(scores)
+        spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
+        if trial.state == TrialState.COMPLETE:
+            what = f"{mean:.4f} ± {spread:.4f} over {len(scores)} fits"
+        elif trial.state == TrialState.PRUNED:
+            what = f"pruned at {trial.user_attrs.get('pruned_at', '?')} (below the median)"
+        else:
+            what = "failed"
+        try:
+            best = f"best {study.best_value:.4f} (trial {study.best_trial.number})"
+        except ValueError:
+            best = "no trial complete yet"
+        pace = (time.monotonic() - self.start) / max(1, done - self.done_at_start)
+        left = max(0, self.budget - done)
+        print(
+            f"search {self.name}: trial {trial.number} {what} in {minutes(seconds)}; {best}; "
+            f"{done} of {self.budget} done, about {minutes(left * pace)} left",
+            flush=True,
+        )
+
+
+def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
+    """params, search file, space, storage and study (created if new, refused if its trials were
+    scored otherwise), and the training split: (x, labels)."""
+    from model_search.cross_validation import training_split
+
+    params = load_params()
+    search = load_search(args.search_file, params)
+    space = space_named(search, args.space, args.search_file)
+    x, labels, data = training_split(args.data)
+    identity = space_identity(search, args.space, params) + data
+    storage = open_storage(args.storage or search.storage, search)
+    study = open_study(storage, args.study or args.space, search, space, identity, worker)
+    return params, search, space, storage, study, (x, labels)
+
+
+def work(args: argparse.Namespace, worker: int) -> None:
+    """One worker: load the training split once, then run trials until the study is done."""
+    params, search, space, _, study, (x, labels) = join_study(args, worker)
+    use_backend(params.train.backend, threads=1)
+    import_keras()
+    budget = args.trials or trial_budget(space)
+    objective = objective_for(params, search, space, x, labels)
+    callbacks = [stop_at(budget), Progress(args.study or args.space, study, budget)]
+    while True:
+        counts = state_counts(study)
+        if counts[TrialState.WAITING] or counted(counts) < budget:
+            study.optimize(objective, callbacks=callbacks)
+        elif not counts[TrialState.RUNNING]:
+            return
+        else:
+            # The budget counts running trials, so no worker starts one past it. A trial whose
+            # worker died counts until its heartbeat is stale; then it is queued to run again.
+            time.sleep(search.heartbeat_seconds)
+            optuna.storages.fail_stale_trials(study)
+
+
+def _worker(args: argparse.Namespace, worker: int) -> None:
+    """A worker process. Ctrl-C reaches the whole process group: the run's process alone acts on
+    it (stopping TensorFlow mid-step from inside is not clean), and says it once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    work(args, worker)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> None:
+    """Prepare the study (current model first, interrupted trials queued again), then run
+    `--workers` worker processes on it, one core each."""
+    params, search, space, storage, study, _ = join_study(args)
+    enqueue_current(study, params, space)
+    requeue_interrupted(study)
+    budget = args.trials or trial_budget(space)
+    print(
+        f"search {study.study_name}: {budget} trials of {search.folds}-fold CV x seeds "
+        f"{list(params.train.seeds)} on the training split, {args.workers} worker(s) here",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C
+    context = multiprocessing.get_context("spawn")  # no Keras state shared between workers
+    workers = [context.Process(target=_worker, args=(args, i)) for i in range(args.workers)]
+    try:
+        for process in workers:
+            process.start()
+        for process in workers:
+            process.join()
+    except KeyboardInterrupt:
+        stop_workers(workers, storage, study)
+        raise
+    failed = [p.exitcode for p in workers if p.exitcode]
+    if failed:
+        raise SystemExit(
+            f"search {study.study_name}: {len(failed)} worker(s) failed (exit {failed})"
+        )

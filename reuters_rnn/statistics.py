@@ -1,0 +1,114 @@
+"""The statistics of a comparison: a mean's confidence interval over seeds, Welch's t-test between
+two models' seeds, the best model against the best baseline, and the paired t-test of two
+settings scored on the same fits (the model search's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reuters_rnn.params import Params
+from reuters_rnn.scoring import METRICS
+
+
+def mean_interval(values: pd.Series, confidence: float) -> tuple[float, float]:
+    """Student-t confidence interval of the mean; (nan, nan) for fewer than two runs."""
+    if len(values) < 2:
+        return np.nan, np.nan
+    if values.std() == 0:  # identical runs: the interval collapses (scipy would say nan)
+        return float(values.mean()), float(values.mean())
+    low, high = stats.ttest_1samp(values, popmean=0).confidence_interval(confidence)
+    return float(low), float(high)
+
+
+def summarize(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """One row per model: accuracy mean, std and CI over seeds, published number, other means."""
+    rows = []
+    for model, group in runs.groupby("model", sort=False):
+        low, high = mean_interval(group["accuracy"], params.report.confidence)
+        published = params.report.published.get(model, np.nan)
+        rows.append(
+            {
+                "model": model,
+                "seeds": len(group),
+                "accuracy_mean": group["accuracy"].mean(),
+                "accuracy_std": group["accuracy"].std(ddof=1) if len(group) > 1 else np.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "published": published,
+                "diff_vs_published": group["accuracy"].mean() - published,
+                **{f"{m}_mean": group[m].mean() for m in METRICS if m != "accuracy"},
+                "weights": int(group["weights"].iloc[0]),
+                "train_seconds_mean": group["train_seconds"].mean(),
+                "ms_per_epoch_mean": group["ms_per_epoch"].mean(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def welch(a: pd.Series, b: pd.Series) -> tuple[float, float]:
+    """Welch's t and p for b vs a; nan where either side has fewer than two runs or no spread."""
+    if min(len(a), len(b)) < 2 or (a.std() == 0 and b.std() == 0):
+        return np.nan, np.nan
+    test = stats.ttest_ind(b, a, equal_var=False)
+    return float(test.statistic), float(test.pvalue)
+
+
+def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Welch's t-test on held-out accuracy for each pair in report.comparisons."""
+    alpha = 1 - params.report.confidence
+    rows = []
+    for a, b in params.report.comparisons:
+        acc_a = runs.loc[runs["model"] == a, "accuracy"]
+        acc_b = runs.loc[runs["model"] == b, "accuracy"]
+        t, p = welch(acc_a, acc_b)
+        rows.append(
+            {
+                "comparison": f"{b} vs {a}",
+                "difference": acc_b.mean() - acc_a.mean(),
+                "welch_t": t,
+                "p_value": p,
+                "outside_seed_noise": "n/a (need 2+ seeds)"
+                if np.isnan(p)
+                else ("yes" if p < alpha else "no"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def best_vs_baseline(
+    summary: pd.DataFrame, runs: pd.DataFrame, baselines: pd.DataFrame, params: Params
+) -> str:
+    """One sentence a reader can act on: the best neural model against the best baseline."""
+    if summary.empty or baselines.empty:
+        return ""
+    best = summary.loc[summary["accuracy_mean"].idxmax()]
+    base = baselines.loc[baselines["accuracy_mean"].idxmax()]
+    accuracies = runs.loc[runs["model"] == best["model"], "accuracy"]
+    diff = best["accuracy_mean"] - base["accuracy_mean"]
+    verdict = "with one seed, seed noise cannot be judged"
+    if len(accuracies) > 1 and accuracies.std() > 0:
+        p = float(stats.ttest_1samp(accuracies, popmean=base["accuracy_mean"]).pvalue)
+        outside = p < 1 - params.report.confidence
+        verdict = (
+            f"{'outside' if outside else 'inside'} seed noise (one-sample t-test of the "
+            f"{len(accuracies)} seeds against the baseline, p = {p:.4f})"
+        )
+    word, gap = ("beats", f"{diff:+.4f}") if diff > 0 else ("trails", f"{-diff:.4f}")
+    return (
+        f"Best neural model: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
+        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {gap}: {verdict}."
+    )
+
+
+def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:
+    """Mean difference of two trials over the same (seed, fold) fits, and the paired t-test's p."""
+    a, b = np.asarray(scores), np.asarray(reference)
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"trials of {len(a)} and {len(b)} fits cannot be paired")
+    difference = a - b
+    if not difference.any():
+        return 0.0, 1.0
+    return float(difference.mean()), float(stats.ttest_rel(a, b).pvalue)

@@ -1,0 +1,60 @@
+"""What a training keeps between processes: a backup is resumed only by the very same training,
+and only when resuming is on; one process per run."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from reuters_rnn.params import parse_params
+from reuters_rnn.run_state import RunBusy, clear_stale_backup, lock_backup, run_fingerprint
+from tests.tiny_project import PROJECT
+
+RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())
+
+
+def fingerprint(tmp_path, edit=lambda raw: None, seed: int = 1) -> str:
+    raw = yaml.safe_load(yaml.safe_dump(RAW))
+    edit(raw)
+    (tmp_path / "manifest.json").write_text('{"x_train.npy": "0123"}')
+    return run_fingerprint(parse_params(raw), "lstm", seed, tmp_path)
+
+
+def test_the_fingerprint_changes_with_what_decides_the_result_and_only_that(tmp_path):
+    same = fingerprint(tmp_path)
+    assert fingerprint(tmp_path) == same
+    assert fingerprint(tmp_path, lambda r: r["models"]["lstm"].update(units=[7])) != same
+    assert fingerprint(tmp_path, lambda r: r["train"].update(epochs=3)) != same
+    assert fingerprint(tmp_path, seed=2) != same
+    # Which seeds run, resuming and how often backups are written do not change a result.
+    assert fingerprint(tmp_path, lambda r: r["train"].update(seeds=[1, 9])) == same
+    assert fingerprint(tmp_path, lambda r: r["train"].update(resume=False)) == same
+    assert fingerprint(tmp_path, lambda r: r["train"].update(checkpoint_every=3)) == same
+    (tmp_path / "manifest.json").write_text('{"x_train.npy": "4567"}')  # other data
+    assert run_fingerprint(parse_params(RAW), "lstm", 1, tmp_path) != same
+
+
+@pytest.mark.parametrize(
+    ("stamp", "resume", "kept"),
+    [("same", True, True), ("other spec", True, False), ("same", False, False)],
+)
+def test_a_backup_is_kept_only_for_the_same_training_with_resume_on(tmp_path, stamp, resume, kept):
+    backup = tmp_path / "lstm-1"
+    (backup / "state").mkdir(parents=True)
+    (backup / "state" / "epoch.json").write_text('{"epoch": 4}')
+    (backup / "fingerprint").write_text(stamp)
+    clear_stale_backup(backup, "same", resume)
+    assert (backup / "state" / "epoch.json").exists() == kept
+    assert (backup / "fingerprint").read_text() == "same"  # the next backup is this training's
+
+
+def test_a_second_lock_on_the_same_run_names_the_process_holding_it(tmp_path):
+    held = lock_backup(tmp_path / "lstm-1", "train lstm seed 1")
+    try:
+        with pytest.raises(RunBusy, match=rf"another process \(pid {os.getpid()}\) is training"):
+            lock_backup(tmp_path / "lstm-1", "train lstm seed 1")
+    finally:
+        held.close()
+    lock_backup(tmp_path / "lstm-1", "train lstm seed 1").close()  # free again once released
