@@ -1,2 +1,12 @@
 """The model search command (`python -m model_search run|report|best <space>`): a tool beside
 the pipeline, not a DVC stage. It reuses the pipeline's library (`reuters_rnn`)."""
+
+import warnings
+
+import optuna
+
+# In every process of a search (its workers are spawned: they import this package, not the
+# command's module). Heartbeats and the retry of a dead worker's trial are marked experimental by
+# Optuna; they are what distributed search needs, so that notice is not repeated to every user.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+optuna.logging.set_verbosity(optuna.logging.ERROR)  # a line per trial instead (and Ctrl-C once)

@@ -15,16 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
-
-import optuna
 
 from reuters_rnn.dataset import DataError
-
-# Heartbeats and the retry of a dead worker's trial are marked experimental by Optuna; they are
-# what distributed search needs, so that notice is not repeated to every user.
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-optuna.logging.set_verbosity(optuna.logging.ERROR)  # a line per trial instead (and Ctrl-C once)
 
 
 def positive(text: str) -> int:
