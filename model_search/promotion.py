@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from model_search.candidates import current_value
 from model_search.results import StudyMissing, comparison, load, yaml_value
 from reuters_rnn.params import Params, load_params
 
@@ -61,11 +62,9 @@ def from_tracked(args: argparse.Namespace, missing: StudyMissing) -> tuple:
 
 def current_settings(params: Params, model: str) -> dict[str, Any]:
     """What the model trains with now, as a trial's values would say it."""
-    current = {
-        key: list(v) if isinstance(v, tuple) else v
-        for key, v in params.models[model].model_dump().items()
+    return {
+        key: current_value(params, model, key) for key in type(params.models[model]).model_fields
     }
-    return current | {"epochs": params.epochs(model), "learning_rate": params.learning_rate(model)}
 
 
 def best(args: argparse.Namespace) -> None:

@@ -25,9 +25,6 @@ from reuters_rnn.atomic import atomic_path
 from reuters_rnn.params import load_params
 from reuters_rnn.statistics import paired
 
-# A paired p at or above this: the best trial is not told apart from the current model.
-NOISE_P = 0.05
-
 
 def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
     """One row per finished trial: its settings, mean ± std accuracy over the fits, seconds."""
