@@ -143,6 +143,14 @@ def compile_model(
     return model
 
 
+def length_buckets(spec: ModelSpec, buckets: tuple[int, ...]) -> tuple[int, ...]:
+    """The train.length_buckets this model trains with: a recurrent model runs its steps one
+    after another, so cutting padding saves it time (2.1x per epoch for lstm on the whole set);
+    a pooled one computes every step at once, and there one compiled call per epoch over padded
+    batches is faster (0.93x with buckets; benchmarks/buckets.py, docs/whole-set.md)."""
+    return buckets if isinstance(spec, RecurrentSpec) else ()
+
+
 def takes_word_ids(spec: ModelSpec) -> bool:
     """Embedding-fed models read integer ids; the published ones one float feature per step."""
     return not isinstance(spec, RecurrentSpec) or spec.embedding_dim is not None

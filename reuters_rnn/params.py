@@ -50,10 +50,28 @@ class DataParams(Section):
     url: Annotated[StrictStr, Field(pattern=r"://")]
     sha256: Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
     num_words: Annotated[StrictInt, Field(ge=4, le=1_000_000)]  # ids 0-2 are reserved
-    maxlen: Annotated[StrictInt, Field(ge=2, le=100_000)]
+    # Keras's filter: keep newswires shorter than this; None keeps every one.
+    maxlen: Annotated[StrictInt, Field(ge=2, le=100_000)] | None
     test_split: Annotated[Number, Field(gt=0, lt=1)]
     seed: Annotated[StrictInt, Field(ge=0)]
     padding: Literal["pre", "post"]
+    # The length every newswire is padded or truncated to (None: maxlen - 1, as published),
+    # and the side a longer one loses words from.
+    pad_to: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    truncating: Literal["pre", "post"] = "post"
+
+    def length(self) -> int:
+        """The steps of every prepared sequence."""
+        return self.pad_to if self.pad_to is not None else self.maxlen - 1  # type: ignore[operator]
+
+
+class EarlyStopping(Section):
+    """Stop a model's training when the loss on a validation part of the training split has not
+    improved for `patience` epochs, keeping the best epoch's weights (the test split decides
+    nothing). The model's epochs (or train.epochs) are the cap."""
+
+    validation_fraction: Annotated[Number, Field(gt=0, lt=1)]
+    patience: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)]
 
 
 class TrainParams(Section):
@@ -68,6 +86,11 @@ class TrainParams(Section):
     validation_split: Annotated[Number, Field(ge=0, lt=1)] = 0.0
     resume: StrictBool = True
     checkpoint_every: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)] = 20
+    early_stopping: EarlyStopping | None = None  # None: every epoch, as published
+    # Batches of similar lengths for the recurrent models: each newswire padded only to the first
+    # of these lengths that holds it (longer ones to the full length); empty: every batch at the
+    # full length, as published.
+    length_buckets: tuple[Annotated[StrictInt, Field(ge=1, le=100_000)], ...] = ()
 
     @field_validator("seeds")
     @classmethod
@@ -91,6 +114,43 @@ class Params(Section):
     ]
     baselines: dict[Annotated[StrictStr, Field(pattern=NAME)], AnyBaselineSpec] = {}
     report: ReportParams = ReportParams()
+
+    @model_validator(mode="after")
+    def _data_length(self) -> Params:
+        data = self.data
+        if data.maxlen is None and data.pad_to is None:
+            raise ValueError(
+                "data.maxlen: null keeps every newswire, so data.pad_to must say the length to "
+                "pad or truncate them to (e.g. 300)"
+            )
+        if data.maxlen is not None and data.pad_to is not None and data.pad_to >= data.maxlen:
+            raise ValueError(
+                f"data.pad_to {data.pad_to} is no shorter than data.maxlen {data.maxlen}, which "
+                f"keeps newswires of at most {data.maxlen - 1} words: it would only add padding; "
+                "lower data.pad_to or remove it"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _buckets_fit_the_length(self) -> Params:
+        buckets, length = self.train.length_buckets, self.data.length()
+        if list(buckets) != sorted(set(buckets)) or (buckets and buckets[-1] >= length):
+            raise ValueError(
+                f"train.length_buckets: {list(buckets)} must be increasing lengths below the "
+                f"padded length {length} (data.pad_to, or data.maxlen - 1), e.g. "
+                f"{[b for b in (32, 64, 128, 256) if b < length]}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_name_one_thing(self) -> Params:
+        both = sorted(set(self.models) & set(self.baselines))
+        if both:
+            raise ValueError(
+                f"baselines: {', '.join(both)} also name(s) a model; rename one (each name has "
+                "its own results: metrics/predictions/<name>.csv)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _comparisons_name_models(self) -> Params:

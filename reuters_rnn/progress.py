@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
 
@@ -87,13 +88,42 @@ class StopOnNonFinite(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class KeepBest(keras.callbacks.Callback):
+    """Early stopping: stop when the held-out loss (the cross-entropy of the true topics, as the
+    curves record it) has not improved for `patience` epochs, and end with the best epoch's
+    weights. The best epoch is read off the recorded curves, so a resumed training decides as an
+    uninterrupted one would; its weights travel in the backup."""
+
+    def __init__(self, patience: int, held_out: str, rows: list[dict], weights=None) -> None:
+        super().__init__()
+        self.patience, self.held_out, self.rows, self.weights = patience, held_out, rows, weights
+
+    def best_epoch(self) -> int:
+        losses = [(row["loss"], row["epoch"]) for row in self.rows if row["split"] == self.held_out]
+        return min(losses)[1] if losses else 0
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        best = self.best_epoch()
+        if best == epoch + 1:
+            self.weights = self.model.get_weights()
+        elif epoch + 1 - best >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
 class Backup(keras.callbacks.Callback):
     """Every `every` epochs, save the model (with its optimizer state), the curves so far and the
-    epoch count into `folder`, atomically: a kill loses at most `every` epochs."""
+    epoch count into `folder`, atomically: a kill loses at most `every` epochs. With early
+    stopping, the best epoch's weights too."""
 
-    def __init__(self, folder: Path, every: int, rows: list[dict]) -> None:
+    def __init__(
+        self, folder: Path, every: int, rows: list[dict], keep_best: KeepBest | None = None
+    ) -> None:
         super().__init__()
-        self.folder, self.every, self.rows = folder, every, rows
+        self.folder, self.every, self.rows, self.keep_best = folder, every, rows, keep_best
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if (epoch + 1) % self.every:
@@ -104,6 +134,8 @@ class Backup(keras.callbacks.Callback):
         self.model.save(tmp / "model.keras")
         pd.DataFrame(self.rows).to_csv(tmp / "curves.csv", index=False)
         (tmp / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
+        if self.keep_best is not None and self.keep_best.weights is not None:
+            np.savez(tmp / "best_weights.npz", *self.keep_best.weights)
         state, old = self.folder / "state", self.folder / "state.old"
         if state.exists():  # keep the last good backup until the new one is in place
             shutil.rmtree(old, ignore_errors=True)
@@ -112,8 +144,9 @@ class Backup(keras.callbacks.Callback):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def restore(folder: Path) -> tuple[keras.Model, int, list[dict]] | None:
-    """The model, finished epochs and curves of the last backup in `folder`, if there is one."""
+def restore(folder: Path) -> tuple[keras.Model, int, list[dict], list | None] | None:
+    """The model, finished epochs, curves and (with early stopping) best weights of the last
+    backup in `folder`, if there is one."""
     state = next(
         (s for s in (folder / "state", folder / "state.old") if (s / "epoch.json").exists()), None
     )
@@ -121,4 +154,8 @@ def restore(folder: Path) -> tuple[keras.Model, int, list[dict]] | None:
         return None
     done = json.loads((state / "epoch.json").read_text())["epoch"]
     rows = pd.read_csv(state / "curves.csv").to_dict("records")
-    return keras.models.load_model(state / "model.keras"), done, rows
+    best = None
+    if (state / "best_weights.npz").exists():
+        with np.load(state / "best_weights.npz") as saved:
+            best = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    return keras.models.load_model(state / "model.keras"), done, rows, best

@@ -1,6 +1,6 @@
 """The statistics of a comparison: a mean's confidence interval over seeds, Welch's t-test between
-two models' seeds, the best model against the best baseline, and the paired t-test of two
-settings scored on the same fits (the model search's).
+two models' seeds, the paired bootstrap over the same test newswires, the best model against the
+best baseline, and the paired t-test of two settings scored on the same fits (the model search's).
 """
 
 from __future__ import annotations
@@ -56,14 +56,17 @@ def welch(a: pd.Series, b: pd.Series) -> tuple[float, float]:
     return float(test.statistic), float(test.pvalue)
 
 
-def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Welch's t-test on held-out accuracy for each pair in report.comparisons."""
+def compare(runs: pd.DataFrame, params: Params, correct: dict[str, np.ndarray]) -> pd.DataFrame:
+    """For each pair in report.comparisons: Welch's t-test on held-out accuracy over seeds, and
+    the paired bootstrap over the same newswires (`correct`: each model's (seeds, newswires)
+    hits)."""
     alpha = 1 - params.report.confidence
     rows = []
     for a, b in params.report.comparisons:
         acc_a = runs.loc[runs["model"] == a, "accuracy"]
         acc_b = runs.loc[runs["model"] == b, "accuracy"]
         t, p = welch(acc_a, acc_b)
+        pair = paired_bootstrap(correct[a], correct[b], params.report.confidence)
         rows.append(
             {
                 "comparison": f"{b} vs {a}",
@@ -73,33 +76,49 @@ def compare(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
                 "outside_seed_noise": "n/a (need 2+ seeds)"
                 if np.isnan(p)
                 else ("yes" if p < alpha else "no"),
+                "paired_low": pair["low"],
+                "paired_high": pair["high"],
+                "paired_p": pair["p"],
+                "outside_newswire_noise": "yes" if pair["p"] < alpha else "no",
             }
         )
     return pd.DataFrame(rows)
 
 
 def best_vs_baseline(
-    summary: pd.DataFrame, runs: pd.DataFrame, baselines: pd.DataFrame, params: Params
+    summary: pd.DataFrame,
+    runs: pd.DataFrame,
+    baselines: pd.DataFrame,
+    params: Params,
+    correct: dict[str, np.ndarray],
 ) -> str:
-    """One sentence a reader can act on: the best neural model against the best baseline."""
+    """One sentence a reader can act on: the best neural model against the best baseline, on
+    seed noise (a one-sample t-test) and on the same newswires (the paired bootstrap)."""
     if summary.empty or baselines.empty:
         return ""
     best = summary.loc[summary["accuracy_mean"].idxmax()]
     base = baselines.loc[baselines["accuracy_mean"].idxmax()]
     accuracies = runs.loc[runs["model"] == best["model"], "accuracy"]
     diff = best["accuracy_mean"] - base["accuracy_mean"]
+    alpha = 1 - params.report.confidence
     verdict = "with one seed, seed noise cannot be judged"
     if len(accuracies) > 1 and accuracies.std() > 0:
         p = float(stats.ttest_1samp(accuracies, popmean=base["accuracy_mean"]).pvalue)
-        outside = p < 1 - params.report.confidence
         verdict = (
-            f"{'outside' if outside else 'inside'} seed noise (one-sample t-test of the "
+            f"{'outside' if p < alpha else 'inside'} seed noise (one-sample t-test of the "
             f"{len(accuracies)} seeds against the baseline, p = {p:.4f})"
         )
+    pair = paired_bootstrap(
+        correct[base["model"]], correct[best["model"]], params.report.confidence
+    )
     word, gap = ("beats", f"{diff:+.4f}") if diff > 0 else ("trails", f"{-diff:.4f}")
     return (
         f"Best neural model: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
-        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {gap}: {verdict}."
+        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {gap}: {verdict}; "
+        f"{'outside' if pair['p'] < alpha else 'inside'} newswire noise (paired bootstrap over "
+        f"the same {len(correct[base['model']][0])} newswires, seeds pooled: "
+        f"{params.report.confidence:.0%} CI [{pair['low']:+.4f}, {pair['high']:+.4f}], "
+        f"p = {pair['p']:.4f})."
     )
 
 
@@ -112,3 +131,37 @@ def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:
     if not difference.any():
         return 0.0, 1.0
     return float(difference.mean()), float(stats.ttest_rel(a, b).pvalue)
+
+
+BOOTSTRAP_RESAMPLES = 10_000
+
+
+def paired_bootstrap(
+    correct_a: np.ndarray, correct_b: np.ndarray, confidence: float, seed: int = 0
+) -> dict[str, float]:
+    """B's accuracy minus A's on the same newswires, seeds pooled, with a paired bootstrap.
+
+    `correct_*` are (seeds, newswires) booleans: each row one seed's hits (a baseline has one
+    row). A newswire scores the share of seeds that got it right, so the seeds are pooled and
+    the newswires, the larger source of noise on a test split, are resampled: 10,000 times, with
+    replacement, both models together. Returns the difference, its percentile interval and the
+    two-sided p of "no difference" (the share of resampled differences, centred on zero, at least
+    as far from zero as the observed one).
+    """
+    a, b = np.atleast_2d(correct_a).mean(axis=0), np.atleast_2d(correct_b).mean(axis=0)
+    if len(a) != len(b):
+        raise ValueError(f"cannot pair {len(a)} and {len(b)} newswires")
+    per_newswire = b - a
+    observed = float(per_newswire.mean())
+    rng = np.random.default_rng(seed)
+    means = np.concatenate(
+        [
+            per_newswire[rng.integers(0, len(a), size=(1000, len(a)))].mean(axis=1)
+            for _ in range(BOOTSTRAP_RESAMPLES // 1000)
+        ]
+    )
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    extreme = np.abs(means - observed) >= abs(observed) - 1e-12
+    p = (int(extreme.sum()) + 1) / (len(means) + 1) if observed else 1.0
+    return {"difference": observed, "low": float(low), "high": float(high), "p": float(p)}

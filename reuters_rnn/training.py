@@ -70,52 +70,66 @@ def save_outputs(model, probabilities: np.ndarray, out_dir: Path, seed: int) -> 
 
 
 def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
-    """Build (or restore from the backup) and fit one (model, seed); the model, its epoch log and
-    the epochs a backup saved."""
+    """Build (or restore from the backup) and fit one (model, seed); the model, its epoch log, the
+    epochs a backup saved and the early stopping (None without it).
+
+    With train.early_stopping, the last part of the training split is held back and watched (the
+    curves show it as `early-stopping`); the held-out split is only predicted at the end. With
+    train.length_buckets, batches of similar lengths (reuters_rnn.batching).
+    """
     keras = import_keras()
 
-    from reuters_rnn.models import build_model, compile_model, model_inputs
-    from reuters_rnn.progress import Backup, EpochLog, StopOnNonFinite, restore
+    from reuters_rnn.batching import LengthBuckets
+    from reuters_rnn.models import build_model, compile_model, length_buckets, model_inputs
+    from reuters_rnn.progress import Backup, EpochLog, KeepBest, StopOnNonFinite, restore
 
-    spec, epochs = params.models[model_name], params.epochs(model_name)
+    spec, epochs, train = params.models[model_name], params.epochs(model_name), params.train
+    stopping = train.early_stopping
+    data = holdout(arrays, stopping.validation_fraction) if stopping else arrays
+    watched = "early-stopping" if stopping else held_out_name(train.validation_split)
+    buckets = length_buckets(spec, train.length_buckets)
     keras.utils.set_random_seed(seed)
-    restored = restore(backup)
+    restored, best = restore(backup), None
     if restored:
-        model, done, rows = restored
+        model, done, rows, best = restored
         print(f"train {model_name} seed {seed}: resuming after epoch {done}", flush=True)
     else:
         done, rows = 0, []
-        model = build_model(
-            model_name, spec, arrays["x_train"].shape[1], NUM_CLASSES, params.data.num_words
-        )
-        steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)
+        length = None if buckets else data["x_train"].shape[1]  # buckets: any length
+        model = build_model(model_name, spec, length, NUM_CLASSES, params.data.num_words)
+        # Without buckets, one compiled call per epoch; buckets change the shape batch to batch.
+        steps = 1 if buckets else math.ceil(len(data["x_train"]) / train.batch_size)
         compile_model(
-            model,
-            params.learning_rate(model_name),
-            steps,
-            params.train.jit_compile,
-            spec.label_smoothing,
+            model, params.learning_rate(model_name), steps, train.jit_compile, spec.label_smoothing
         )
-    held_out = held_out_name(params.train.validation_split)
-    progress = EpochLog(f"train {model_name} seed {seed}", epochs, held_out, rows)
+    progress = EpochLog(f"train {model_name} seed {seed}", epochs, watched, rows)
+    keep_best = KeepBest(stopping.patience, watched, rows, best) if stopping else None
+    x, x_watched = model_inputs(spec, data["x_train"]), model_inputs(spec, data["x_test"])
+    if buckets:
+        pad = params.data.padding
+        batches = {
+            "x": LengthBuckets(x, data["y_train"], train.batch_size, buckets, pad, seed, done),
+            "validation_data": LengthBuckets(x_watched, data["y_test"], len(x), buckets, pad),
+        }
+    else:
+        batches = {
+            "x": x,
+            "y": data["y_train"],
+            "batch_size": train.batch_size,
+            "validation_data": (x_watched, data["y_test"]),
+            # The held-out curves in one batch: the same numbers, 5-10 % less time per epoch
+            # (docs/speed.md).
+            "validation_batch_size": len(x_watched),
+        }
+    callbacks = [StopOnNonFinite(), progress, *([keep_best] if keep_best else [])]
     model.fit(
-        model_inputs(spec, arrays["x_train"]),
-        arrays["y_train"],
-        validation_data=(model_inputs(spec, arrays["x_test"]), arrays["y_test"]),
-        # The held-out curves in one batch: the same numbers, 5-10 % less time per epoch
-        # (docs/speed.md).
-        validation_batch_size=len(arrays["x_test"]),
+        **batches,
         initial_epoch=done,
         epochs=epochs,
-        batch_size=params.train.batch_size,
-        callbacks=[
-            StopOnNonFinite(),
-            progress,
-            Backup(backup, params.train.checkpoint_every, rows),
-        ],
+        callbacks=[*callbacks, Backup(backup, train.checkpoint_every, rows, keep_best)],
         verbose=0,
     )
-    return model, progress, done
+    return model, progress, done, keep_best
 
 
 def train_seed(
@@ -136,14 +150,15 @@ def train_seed(
     label = f"train {model_name} seed {seed}"
     backup = Path(backups) / f"{model_name}-{seed}"
     import_keras()  # quietly, before reuters_rnn.models imports it
-    from reuters_rnn.models import model_inputs
+    from reuters_rnn.batching import predict
+    from reuters_rnn.models import length_buckets, model_inputs
 
     with lock_backup(backup, label):
         fingerprint = run_fingerprint(params, model_name, seed, data_dir)
         clear_stale_backup(backup, fingerprint, params.train.resume)
         arrays = holdout(load_prepared(data_dir), params.train.validation_split)
         start = time.perf_counter()
-        model, progress, done = fit(params, model_name, seed, arrays, backup)
+        model, progress, done, keep_best = fit(params, model_name, seed, arrays, backup)
         seconds = time.perf_counter() - start
         failure = training_failure(
             progress.rows,
@@ -155,8 +170,10 @@ def train_seed(
             shutil.rmtree(backup, ignore_errors=True)  # a diverged state is nothing to resume
             return {"seed": seed, "failed": failure}
         # Evaluation where the model already is: evaluate scores these without loading Keras.
-        inputs = model_inputs(params.models[model_name], arrays["x_test"])
-        save_outputs(model, model.predict(inputs, verbose=0), out_dir, seed)
+        spec = params.models[model_name]
+        buckets = length_buckets(spec, params.train.length_buckets)
+        inputs = model_inputs(spec, arrays["x_test"])
+        save_outputs(model, predict(model, inputs, buckets, params.data.padding), out_dir, seed)
         shutil.rmtree(backup, ignore_errors=True)
     return {
         "seed": seed,
@@ -165,6 +182,8 @@ def train_seed(
         "probabilities_sha256": sha256_of(out_dir / f"seed-{seed}.probabilities.npy"),
         "weights": int(model.count_params()),
         "epochs": params.epochs(model_name),
+        "epochs_run": len(progress.rows) // 2,
+        **({"best_epoch": keep_best.best_epoch()} if keep_best else {}),
         "epochs_resumed": done,
         "train_seconds": round(seconds, 2),
         "ms_per_epoch": progress.ms_per_epoch(),  # after the first epoch, which compiles the step

@@ -1,4 +1,5 @@
-"""baseline: the prepared split -> held-out metrics of a non-recurrent reference model.
+"""baseline: the prepared split -> held-out metrics and per-newswire predictions of a
+non-recurrent reference model.
 
 `majority` always predicts the most frequent training topic; `tfidf_logreg` is scikit-learn's
 TF-IDF over the word ids followed by logistic regression. Same split, same scoring as evaluate.
@@ -10,12 +11,13 @@ import argparse
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from reuters_rnn.atomic import write_json
+from reuters_rnn.atomic import atomic_path, write_json
 from reuters_rnn.dataset import NUM_CLASSES, DataError, held_out_name, holdout, load_prepared
 from reuters_rnn.failure import run_stage
 from reuters_rnn.guard import InputsGuard
@@ -38,14 +40,15 @@ def as_documents(x: np.ndarray) -> list[str]:
     return [" ".join(str(int(w)) for w in row if w) for row in x[..., 0]]
 
 
-def run_baseline(spec, arrays: dict[str, np.ndarray]) -> dict[str, float]:
-    """Fit on the training split, score on the held-out split (probabilities over all topics)."""
+def run_baseline(spec, arrays: dict[str, np.ndarray]) -> tuple[dict[str, float], np.ndarray]:
+    """Fit on the training split, score on the held-out split (probabilities over all topics);
+    the metrics and the predicted topic of each held-out newswire."""
     model = BUILDERS[type(spec)](spec)
     model.fit(as_documents(arrays["x_train"]), arrays["labels_train"])
     seen = model.predict_proba(as_documents(arrays["x_test"]))
     probabilities = np.zeros((len(seen), NUM_CLASSES))
     probabilities[:, model.classes_] = seen
-    return score(arrays["labels_test"], probabilities)
+    return score(arrays["labels_test"], probabilities), probabilities.argmax(axis=1)
 
 
 def main() -> None:
@@ -53,6 +56,7 @@ def main() -> None:
     parser.add_argument("name", help="a baseline name under `baselines:` in params.yaml")
     parser.add_argument("data", help="prepared data directory")
     parser.add_argument("metrics_out", help="metrics JSON to write")
+    parser.add_argument("predictions_out", help="CSV: each newswire's label and predicted topic")
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard(f"baseline {args.name}")
@@ -60,13 +64,17 @@ def main() -> None:
         arrays = holdout(load_prepared(args.data), params.train.validation_split)
     except DataError as exc:
         raise SystemExit(f"baseline failed: {exc}") from None
+    scores, predicted = run_baseline(params.baselines[args.name], arrays)
     metrics = {
         "model": args.name,
         "held_out": held_out_name(params.train.validation_split),
-        **run_baseline(params.baselines[args.name], arrays),
+        **scores,
     }
     write_json(args.metrics_out, metrics)
-    guard.check(args.metrics_out)
+    with atomic_path(args.predictions_out) as tmp:
+        frame = pd.DataFrame({"label": arrays["labels_test"], "predicted": predicted})
+        frame.to_csv(tmp, index_label="newswire")
+    guard.check(args.metrics_out, args.predictions_out)
     print(f"baseline {args.name}: {metrics}")
 
 

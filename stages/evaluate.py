@@ -1,4 +1,5 @@
-"""evaluate: one model's trained seeds + the held-out labels -> metrics JSON and confusion counts.
+"""evaluate: one model's trained seeds + the held-out labels -> metrics JSON, confusion counts and
+each seed's prediction per newswire (for the report's paired comparisons).
 
 Train predicts the held-out split where the model already is and records the sha256 of the model
 and of those probabilities; evaluate checks both files against that record before reading them,
@@ -80,6 +81,7 @@ def main() -> None:
     parser.add_argument("training", help="the JSON train wrote for this model")
     parser.add_argument("metrics_out", help="metrics JSON to write")
     parser.add_argument("confusion_out", help="confusion counts CSV (seeds summed)")
+    parser.add_argument("predictions_out", help="CSV: each newswire's label and seeds' topics")
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard(f"evaluate {args.model}")
@@ -105,7 +107,12 @@ def main() -> None:
     predicted = np.concatenate([probs.argmax(axis=1) for probs in probabilities])
     with atomic_path(args.confusion_out) as tmp:
         confusion_counts(np.tile(labels, len(runs)), predicted).to_csv(tmp, index=False)
-    guard.check(args.metrics_out, args.confusion_out)
+    topics = {
+        f"seed-{run['seed']}": p.argmax(axis=1) for run, p in zip(runs, probabilities, strict=True)
+    }
+    with atomic_path(args.predictions_out) as tmp:
+        pd.DataFrame({"label": labels, **topics}).to_csv(tmp, index_label="newswire")
+    guard.check(args.metrics_out, args.confusion_out, args.predictions_out)
     accuracies = ", ".join(f"seed {s} {m['accuracy']:.4f}" for s, m in seeds.items())
     print(f"evaluate {args.model}: {metrics['held_out']} accuracy {accuracies}")
 

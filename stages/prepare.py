@@ -2,7 +2,7 @@
 
 Checks the raw file's sha256 against data.sha256 before unpickling anything, then shuffles,
 filters and splits exactly as keras.datasets.reuters.load_data(num_words, maxlen, test_split,
-seed) does, and pads train and test to the same length (maxlen - 1).
+seed) does, and pads (or truncates) train and test to one length: data.pad_to, else maxlen - 1.
 """
 
 from __future__ import annotations
@@ -93,17 +93,17 @@ def split_like_keras(
     np.random.RandomState(data.seed).shuffle(order)
     seqs = [[START_CHAR] + [w + INDEX_FROM for w in xs[i]] for i in order]
     labels = labels[order]
-    keep = [i for i, s in enumerate(seqs) if len(s) < data.maxlen]
+    keep = [i for i, s in enumerate(seqs) if data.maxlen is None or len(s) < data.maxlen]
     seqs, labels = [seqs[i] for i in keep], labels[keep]
     seqs = [[w if w < data.num_words else OOV_CHAR for w in s] for s in seqs]
     cut = int(len(seqs) * (1 - data.test_split))
     return seqs[:cut], labels[:cut], seqs[cut:], labels[cut:]
 
 
-def pad(seqs: list[list[int]], length: int, padding: str) -> np.ndarray:
+def pad(seqs: list[list[int]], data: DataParams) -> np.ndarray:
     """Pad/truncate to (n, length, 1) float32: one float feature (the word id) per step."""
     padded = import_keras().utils.pad_sequences(
-        seqs, maxlen=length, padding=padding, truncating=padding, value=0
+        seqs, maxlen=data.length(), padding=data.padding, truncating=data.truncating, value=0
     )
     return padded.astype("float32")[..., np.newaxis]
 
@@ -123,8 +123,8 @@ def prepare(xs: list[list[int]], labels: np.ndarray, data: DataParams) -> dict[s
         )
     eye = np.eye(NUM_CLASSES, dtype="float32")
     return {
-        "x_train": pad(x_train, data.maxlen - 1, data.padding),
-        "x_test": pad(x_test, data.maxlen - 1, data.padding),
+        "x_train": pad(x_train, data),
+        "x_test": pad(x_test, data),
         "y_train": eye[l_train],
         "y_test": eye[l_test],
         "labels_train": l_train.astype("int64"),

@@ -1,7 +1,8 @@
 """report: every model's metrics and timings + the baselines -> one table (Markdown, CSV, JSON).
 
-Per model: mean ± std and a confidence interval over seeds beside the published accuracy; Welch's
-t-test for the pairs in report.comparisons; the best neural model against the best baseline.
+Per model: mean ± std and a confidence interval over seeds beside the published accuracy; for the
+pairs in report.comparisons and for the best neural model against the best baseline, Welch's
+t-test over seeds and a paired bootstrap over the same newswires.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
@@ -70,6 +72,19 @@ def baseline_rows(directory: str | Path, params: Params) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def hits(directory: str | Path, params: Params) -> dict[str, np.ndarray]:
+    """Each model's and baseline's (seeds, newswires) hits, from the predictions evaluate and
+    baseline wrote (metrics/predictions/<name>.csv: the label, then one column per seed)."""
+    found = {}
+    for name in [*params.models, *params.baselines]:
+        path = Path(directory) / f"{name}.csv"
+        if not path.exists():
+            raise SystemExit(f"report: no predictions for {name} in {directory}; run `dvc repro`.")
+        frame = pd.read_csv(path, index_col="newswire")
+        found[name] = frame["label"].to_numpy() == frame.drop(columns="label").to_numpy().T
+    return found
+
+
 def _fmt(value, spec: str = ".4f") -> str:
     return "" if pd.isna(value) else format(value, spec)
 
@@ -116,10 +131,24 @@ def to_markdown(
         shown_cmp = comparisons.copy()
         for column, spec in (("difference", "+.4f"), ("welch_t", ".4f"), ("p_value", ".4f")):
             shown_cmp[column] = [_fmt(v, spec) for v in shown_cmp[column]]
+        shown_cmp["paired_p"] = [_fmt(v) for v in shown_cmp["paired_p"]]
+        shown_cmp.insert(
+            6,
+            f"paired {params.report.confidence:.0%} CI",
+            [
+                f"[{lo:+.4f}, {hi:+.4f}]"
+                for lo, hi in zip(
+                    shown_cmp.pop("paired_low"), shown_cmp.pop("paired_high"), strict=True
+                )
+            ],
+        )
         alpha = 1 - params.report.confidence
         text += [
             "",
-            f"## Is each difference outside seed noise? (Welch's t-test, alpha = {alpha:g})",
+            f"## Is each difference outside the noise? (alpha = {alpha:g})",
+            "",
+            "Seed noise: Welch's t-test over the seeds' accuracies. Newswire noise: a paired "
+            "bootstrap over the same held-out newswires, seeds pooled (10,000 resamples).",
             "",
             shown_cmp.to_markdown(index=False, disable_numparse=True),
         ]
@@ -161,10 +190,11 @@ def main() -> None:
     baselines = baseline_rows(metrics / "baselines", params)
     table = pd.concat([summary, baselines], ignore_index=True)
     held_out = next(iter(runs_json.values()))["held_out"]
+    correct = hits(metrics / "predictions", params)
     markdown = to_markdown(
         table,
-        compare(runs, params),
-        best_vs_baseline(summary, runs, baselines, params),
+        compare(runs, params, correct),
+        best_vs_baseline(summary, runs, baselines, params, correct),
         params,
         held_out,
     )

@@ -77,3 +77,9 @@ def test_changing_the_scoring_code_makes_every_evaluate_and_baseline_stale(repro
         "report",
     }
     run([*DVC, "status"], reproduced_project)
+
+
+def test_the_whole_set_pipeline_is_the_root_pipeline_one_folder_down():
+    from tools.whole_set_pipeline import TARGET, render
+
+    assert TARGET.read_text() == render(), "run `python -m tools.whole_set_pipeline`"

@@ -47,6 +47,18 @@ def test_project_params_are_valid_and_typed():
     }
     with pytest.raises(Exception, match="frozen"):
         params.train.epochs = 3  # the stages get read-only values
+    assert params.data.length() == 49 and params.train.early_stopping is None  # as published
+    assert params.train.length_buckets == ()
+
+
+def test_the_whole_set_params_keep_every_newswire_and_stop_early():
+    params = load_params(PROJECT / "whole_set" / "params.yaml")
+    assert params.data.maxlen is None and params.data.test_split == 0.2
+    assert params.data.length() == params.data.pad_to
+    assert params.train.early_stopping.patience >= 1
+    assert list(params.train.length_buckets) == sorted(params.train.length_buckets)
+    root = load_params(PROJECT / "params.yaml")
+    assert list(params.models) == list(root.models)  # the same models, compared across sets
 
 
 @pytest.mark.parametrize(
@@ -147,6 +159,38 @@ def test_project_params_are_valid_and_typed():
         (
             lambda p: p["report"].update(comparisons=[["lstm", "gru9"]]),
             "report.comparisons: ['lstm', 'gru9'] must be a pair",
+        ),
+        (
+            lambda p: p["data"].update(maxlen=None),
+            "data.maxlen: null keeps every newswire, so data.pad_to must say the length",
+        ),
+        (
+            lambda p: p["data"].update(pad_to=50),
+            "data.pad_to 50 is no shorter than data.maxlen 50",
+        ),
+        (
+            lambda p: p["data"].update(truncating="middle"),
+            "data.truncating: 'middle' is not allowed (input should be 'pre' or 'post')",
+        ),
+        (
+            lambda p: p["train"].update(length_buckets=[32, 16]),
+            "train.length_buckets: [32, 16] must be increasing lengths below the padded length 49",
+        ),
+        (
+            lambda p: p["train"].update(length_buckets=[16, 49]),
+            "train.length_buckets: [16, 49] must be increasing lengths below the padded length 49",
+        ),
+        (
+            lambda p: p["train"].update(early_stopping={"validation_fraction": 1, "patience": 5}),
+            "train.early_stopping.validation_fraction: 1 is not allowed",
+        ),
+        (
+            lambda p: p["train"].update(early_stopping={"validation_fraction": 0.1}),
+            "train.early_stopping.patience: missing (required)",
+        ),
+        (
+            lambda p: p["baselines"].update(lstm={"kind": "majority"}),
+            "baselines: lstm also name(s) a model",
         ),
     ],
 )

@@ -149,7 +149,10 @@ print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules
     [
         ("stages.fetch", ["data/raw/reuters.npz"]),
         ("stages.prepare", ["data/raw/reuters.npz", "data/prepared", "metrics/data.json"]),
-        ("stages.baseline", ["majority", "data/prepared", "metrics/baselines/majority.json"]),
+        (
+            "stages.baseline",
+            ["majority", "data/prepared", "metrics/baselines/majority.json", "m.csv"],
+        ),
     ],
 )
 def test_data_stages_do_not_import_tensorflow(reproduced_project, module, args):

@@ -37,10 +37,25 @@ def data_params(**changes) -> DataParams:
 
 
 def test_padding_is_post_with_zeros_and_one_float_feature():
-    padded = pad([[1, 5, 7], [1, 2]], 4, "post")
+    padded = pad([[1, 5, 7], [1, 2]], data_params(maxlen=5))
     assert padded.shape == (2, 4, 1) and padded.dtype == np.float32
     assert padded[..., 0].tolist() == [[1, 5, 7, 0], [1, 2, 0, 0]]
-    assert pad([[1, 2]], 4, "pre")[..., 0].tolist() == [[0, 0, 1, 2]]
+    assert pad([[1, 2]], data_params(maxlen=5, padding="pre"))[..., 0].tolist() == [[0, 0, 1, 2]]
+
+
+def test_pad_to_pads_or_truncates_on_the_side_asked():
+    seqs = [[1, 5, 7, 9], [1, 2]]
+    kept_start = pad(seqs, data_params(maxlen=None, pad_to=3, truncating="post"))[..., 0]
+    assert kept_start.tolist() == [[1, 5, 7], [1, 2, 0]]
+    kept_end = pad(seqs, data_params(maxlen=None, pad_to=3, truncating="pre"))[..., 0]
+    assert kept_end.tolist() == [[5, 7, 9], [1, 2, 0]]
+
+
+def test_maxlen_null_keeps_every_newswire(tmp_path):
+    write_synthetic_npz(tmp_path / "r.npz")  # 300 newswires of 3 to 40 words
+    arrays = prepare(*raw(tmp_path / "r.npz"), data_params(maxlen=None, pad_to=20))
+    assert len(arrays["labels_train"]) + len(arrays["labels_test"]) == 300
+    assert arrays["x_train"].shape[1:] == (20, 1)
 
 
 def test_train_and_test_share_one_length_and_labels_are_one_hot(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from reuters_rnn.progress import Backup, EpochLog, StopOnNonFinite, restore
+from reuters_rnn.progress import Backup, EpochLog, KeepBest, StopOnNonFinite, restore
 
 LOGS = {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.2}
 
@@ -41,8 +41,8 @@ def test_a_backup_restores_model_epoch_and_curves(tmp_path):
     backup.on_epoch_end(0)  # epoch 1: not a backup epoch
     assert restore(tmp_path) is None
     backup.on_epoch_end(1)
-    restored, done, restored_rows = restore(tmp_path)
-    assert done == 2 and restored_rows == rows
+    restored, done, restored_rows, best = restore(tmp_path)
+    assert done == 2 and restored_rows == rows and best is None  # no early stopping
     np.testing.assert_allclose(restored.get_weights()[0], model.get_weights()[0])
 
 
@@ -69,3 +69,36 @@ def test_a_non_finite_loss_stops_the_training_after_that_epoch():
     assert not model.stop_training
     stop.on_epoch_end(1, {"loss": float("nan")})
     assert model.stop_training
+
+
+def test_early_stopping_ends_after_patience_with_the_best_weights_and_resumes_alike(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.stop_training = False  # as fit sets it
+    rows: list[dict] = []
+    keep = KeepBest(patience=2, held_out="early-stopping", rows=rows)
+    backup = Backup(tmp_path, every=3, rows=rows, keep_best=keep)
+    for callback in (keep, backup):
+        callback.set_model(model)
+    weights = {}
+    for epoch, loss in enumerate([1.0, 0.8, 0.9, 0.85, 0.7]):
+        model.set_weights([np.full_like(w, epoch) for w in model.get_weights()])
+        weights[epoch + 1] = model.get_weights()
+        rows += [
+            {"epoch": epoch + 1, "split": "train", "accuracy": 0.5, "loss": 1.0},
+            {"epoch": epoch + 1, "split": "early-stopping", "accuracy": 0.5, "loss": loss},
+        ]
+        keep.on_epoch_end(epoch)
+        backup.on_epoch_end(epoch)
+        if model.stop_training:
+            break
+    assert epoch + 1 == 4 and keep.best_epoch() == 2  # two epochs without a better loss
+    keep.on_train_end()
+    np.testing.assert_array_equal(model.get_weights()[0], weights[2][0])
+    # The backup after epoch 3 carries epoch 2's weights; resumed, the same decision follows.
+    _, done, restored_rows, best = restore(tmp_path)
+    assert done == 3 and np.array_equal(best[0], weights[2][0])
+    resumed = KeepBest(2, "early-stopping", restored_rows + rows[6:8], best)
+    model.stop_training = False
+    resumed.set_model(model)
+    resumed.on_epoch_end(3)
+    assert model.stop_training and resumed.best_epoch() == 2

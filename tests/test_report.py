@@ -14,7 +14,7 @@ from scipy import stats
 
 from reuters_rnn.params import parse_params
 from reuters_rnn.scoring import METRICS
-from reuters_rnn.statistics import best_vs_baseline, compare, summarize
+from reuters_rnn.statistics import best_vs_baseline, compare, paired_bootstrap, summarize
 from stages.report import read_model_json, summary_metrics, to_markdown
 from tests.tiny_project import PROJECT, published
 
@@ -48,6 +48,12 @@ def fake_runs(accuracies: dict[str, list[float]]) -> pd.DataFrame:
 
 
 RUNS = fake_runs(ACCURACIES)
+RNG = np.random.default_rng(0)
+# Each model's (seeds, newswires) hits on 600 newswires, near its accuracy; a baseline one row.
+CORRECT = {m: RNG.random((3, 600)) < np.mean(v) for m, v in ACCURACIES.items()} | {
+    "majority": RNG.random((1, 600)) < 0.7479,
+    "tfidf_logreg": RNG.random((1, 600)) < 0.80,
+}
 BASELINES = pd.DataFrame(
     [
         {
@@ -74,7 +80,7 @@ def test_summary_has_mean_std_and_t_interval_per_model():
 
 
 def test_comparisons_tell_noise_from_a_real_gap():
-    result = compare(RUNS, PARAMS).set_index("comparison")
+    result = compare(RUNS, PARAMS, CORRECT).set_index("comparison")
     assert result.loc["lstm vs vanilla_rnn", "outside_seed_noise"] == "yes"
     assert result.loc["stacked_lstm vs lstm", "outside_seed_noise"] == "no"
     expected = stats.ttest_ind([0.845, 0.85, 0.855], [0.84, 0.85, 0.86], equal_var=False).pvalue
@@ -84,14 +90,15 @@ def test_comparisons_tell_noise_from_a_real_gap():
 def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
     summary = summarize(RUNS, PARAMS)
     tfidf = BASELINES.assign(model="tfidf_logreg", accuracy_mean=0.80)
-    verdict = best_vs_baseline(summary, RUNS, tfidf, PARAMS)
+    verdict = best_vs_baseline(summary, RUNS, tfidf, PARAMS, CORRECT)
     assert (
         "**lstm** (0.8500) beats the best baseline **tfidf_logreg** (0.8000) by +0.0500" in verdict
     )
-    assert "outside seed noise" in verdict
-    close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS)
+    assert "outside seed noise" in verdict and "outside newswire noise" in verdict
+    assert "paired bootstrap over the same 600 newswires" in verdict
+    close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS, CORRECT)
     assert "inside seed noise" in close and "by +0.0010" in close
-    behind = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.855), PARAMS)
+    behind = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.855), PARAMS, CORRECT)
     assert (
         "**lstm** (0.8500) trails the best baseline **tfidf_logreg** (0.8550) by 0.0050" in behind
     )
@@ -99,7 +106,7 @@ def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
 
 def test_markdown_shows_every_model_baseline_and_the_published_numbers():
     table = pd.concat([summarize(RUNS, PARAMS).assign(kind="model"), BASELINES], ignore_index=True)
-    text = to_markdown(table, compare(RUNS, PARAMS), "", PARAMS, "test")
+    text = to_markdown(table, compare(RUNS, PARAMS, CORRECT), "", PARAMS, "test")
     for name in ACCURACIES:
         assert f"| {name} " in text
     assert "baseline: majority" in text and "0.7479" in text
@@ -121,3 +128,26 @@ def test_missing_runs_are_named(tmp_path):
     (tmp_path / "lstm.json").write_text("{}")
     with pytest.raises(SystemExit, match="no metrics for vanilla_rnn, stacked_vanilla_rnn"):
         read_model_json(tmp_path, PARAMS, "metrics")
+
+
+def test_the_paired_bootstrap_pools_seeds_and_tells_a_real_gap_from_chance():
+    a = RNG.random((3, 1000)) < 0.8
+    same = paired_bootstrap(a, a, 0.95)
+    assert same["difference"] == 0 and same["p"] == 1.0
+    better = a.copy()
+    better[:, np.flatnonzero(~a.all(axis=0))[:40]] = True  # 40 newswires B gets right every seed
+    gain = paired_bootstrap(a, better, 0.95)
+    assert gain["difference"] == pytest.approx(better.mean() - a.mean())  # seeds pooled
+    assert gain["p"] < 0.001 and 0 < gain["low"] < gain["difference"] < gain["high"]
+    other = RNG.random((3, 1000)) < 0.8  # as accurate, other newswires right: chance only
+    assert paired_bootstrap(a, other, 0.95)["p"] > 0.05
+
+
+def test_with_one_seed_the_paired_bootstrap_agrees_with_mcnemars_exact_test():
+    a = np.arange(2000) < 1600  # A right on 1,600
+    b = a.copy()
+    b[:60], b[1600:1685] = False, True  # B loses 60 of them and wins 85 others
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    mcnemar = stats.binomtest(only_b, only_a + only_b, 0.5).pvalue
+    assert 0.001 < mcnemar < 0.2  # a case where the two could disagree
+    assert paired_bootstrap(a, b, 0.95)["p"] == pytest.approx(mcnemar, abs=0.02)
