@@ -129,19 +129,12 @@ def to_markdown(
         text += ["", verdict]
     if not comparisons.empty:
         shown_cmp = comparisons.copy()
-        for column, spec in (("difference", "+.4f"), ("welch_t", ".4f"), ("p_value", ".4f")):
+        for column in ("difference", "welch_t", "p_value", "paired_p"):
+            spec = "+.4f" if column == "difference" else ".4f"
             shown_cmp[column] = [_fmt(v, spec) for v in shown_cmp[column]]
-        shown_cmp["paired_p"] = [_fmt(v) for v in shown_cmp["paired_p"]]
-        shown_cmp.insert(
-            6,
-            f"paired {params.report.confidence:.0%} CI",
-            [
-                f"[{lo:+.4f}, {hi:+.4f}]"
-                for lo, hi in zip(
-                    shown_cmp.pop("paired_low"), shown_cmp.pop("paired_high"), strict=True
-                )
-            ],
-        )
+        low, high = shown_cmp.pop("paired_low"), shown_cmp.pop("paired_high")
+        interval = [f"[{lo:+.4f}, {hi:+.4f}]" for lo, hi in zip(low, high, strict=True)]
+        shown_cmp.insert(5, f"paired {params.report.confidence:.0%} CI", interval)
         alpha = 1 - params.report.confidence
         text += [
             "",

@@ -6,6 +6,8 @@ params.yaml changes nothing.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,6 +114,7 @@ def test_markdown_shows_every_model_baseline_and_the_published_numbers():
     assert "baseline: majority" in text and "0.7479" in text
     assert f"{published()['lstm']:.4f}" in text and "0.7700 ± 0.0200" in text
     assert "nan" not in text and "test accuracy over seeds [1, 2, 3]" in text
+    assert re.search(r"paired 95% CI\s*\|\s*paired_p\s*\|\s*outside_newswire_noise", text)
 
 
 def test_the_metrics_file_holds_numbers_means_first_then_spreads():
