@@ -83,3 +83,7 @@ def test_the_whole_set_pipeline_is_the_root_pipeline_one_folder_down():
     from tools.whole_set_pipeline import TARGET, render
 
     assert TARGET.read_text() == render(), "run `python -m tools.whole_set_pipeline`"
+    for template in sorted((PROJECT / ".dvc/plots").glob("*.json")):  # the same plots there
+        assert (
+            PROJECT / "whole_set/.dvc/plots" / template.name
+        ).read_text() == template.read_text()
