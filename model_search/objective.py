@@ -54,11 +54,12 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
     current = trained_as(params.models[space.model], params)
 
     def objective(trial: optuna.Trial) -> float:
-        model, values = suggest(trial, space)
-        spec = spec_for(params, model, values)
-        # Which machine and process runs it: a stopped run fails its own running trials.
+        # Which machine and process runs it, first thing: a stopped run fails its own running
+        # trials (study.stop_workers).
         where = {"host": socket.gethostname(), "pid": os.getpid(), "group": os.getpgrp()}
         trial.set_user_attr("worker", where)
+        model, values = suggest(trial, space)
+        spec = spec_for(params, model, values)
         trial.set_user_attr("model", model)
         trial.set_user_attr("set", values)
         trial.set_user_attr("current", model == space.model and trained_as(spec, params) == current)

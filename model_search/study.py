@@ -134,12 +134,20 @@ def stop_at(budget: int):
 
 
 def stop_workers(workers: list, storage: RDBStorage, study: optuna.Study) -> None:
-    """Kill the workers and mark their running trials failed, for the next run to queue again."""
+    """Kill the workers and mark their running trials failed, for the next run to queue again.
+
+    A worker killed between Optuna's creating a trial and the objective's first line leaves a
+    running trial that names no worker, and no heartbeat would ever fail it: a live worker
+    anywhere names its trial within milliseconds, so one still unnamed a second after the kill
+    was one of these workers'."""
     for process in workers:
         process.kill()
         process.join()
     pids = {process.pid for process in workers}
+    unnamed = {t.number for t in study.get_trials(deepcopy=False) if "worker" not in t.user_attrs}
+    time.sleep(1)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker", {})
-        if worker.get("host") == socket.gethostname() and worker.get("pid") in pids:
+        ours = worker.get("host") == socket.gethostname() and worker.get("pid") in pids
+        if ours or (not worker and trial.number in unnamed):
             storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)

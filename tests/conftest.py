@@ -79,6 +79,7 @@ LONGEST = (
     "test_a_team_shares",
     "test_the_whole_set_runs",
     "test_changing_lstm_units",
+    "test_the_readme_undo",
     "test_jax_backend",
     "test_a_killed_training",
 )

@@ -87,3 +87,12 @@ def test_the_whole_set_pipeline_is_the_root_pipeline_one_folder_down():
         assert (
             PROJECT / "whole_set/.dvc/plots" / template.name
         ).read_text() == template.read_text()
+
+
+def test_every_train_key_that_changes_a_result_is_a_param_of_the_train_stage():
+    from reuters_rnn.params import TrainParams
+
+    declared = set(stage_definition(STAGES["train"])["params"])
+    how_not_what = {"resume", "checkpoint_every"}  # how a training runs, not what it makes
+    needed = {f"train.{key}" for key in set(TrainParams.model_fields) - how_not_what}
+    assert needed <= declared, f"add to train's params in dvc.yaml: {needed - declared}"

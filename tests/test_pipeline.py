@@ -11,7 +11,7 @@ import shutil
 import pytest
 import vl_convert
 
-from tests.tiny_project import DVC, changed_stages, commit_all, lock, run, set_params, stale
+from tests.tiny_project import DVC, changed_stages, lock, run, set_params, stale
 
 pytestmark = pytest.mark.pipeline
 LIBRARY_NOISE = re.compile(r"I0000|E0000|W0000|absl|oneDNN|cpu_feature_guard|tensorflow/|xla")
@@ -55,16 +55,13 @@ def test_one_metrics_file_and_views_a_person_can_read(reproduced_project):
     assert [t.split(":")[0] for t in titles if "per epoch" in t] == ["vanilla_rnn", "lstm"]
 
 
-def test_changing_lstm_units_reruns_only_lstm_diff_shows_only_it_and_the_readme_undo_restores(
+def test_changing_lstm_units_reruns_only_lstm_with_progress_and_diff_shows_only_it(
     reproduced_project,
 ):
     project = reproduced_project
-    run([*DVC, "config", "core.autostage", "true"], project)
-    commit_all(project, "autostage, as the project sets it")
     before = lock(project)
     set_params(project, lambda p: p["models"]["lstm"].update(units=[12]))
     out = run([*DVC, "repro"], project)
-    assert "dvc.lock" in run(["git", "diff", "--cached", "--name-only"], project).stdout  # staged
     text = out.stdout + out.stderr  # one progress line per epoch, no library log noise
     assert not LIBRARY_NOISE.search(text), text
     assert re.search(r"train lstm seed 1: epoch 2/2: accuracy .* test accuracy .* s left", text)
@@ -94,16 +91,6 @@ def test_changing_lstm_units_reruns_only_lstm_diff_shows_only_it_and_the_readme_
         svg = vl_convert.vegalite_to_svg(plot[0]["content"])
         labels = set(re.findall(r">([a-z_]+ · [A-Za-z~0-9]+)<", svg))
         assert expected <= labels, (title, labels)
-
-    # A bad experiment fails; the README's undo restores the committed params, lock and metrics,
-    # then the outputs they name, and nothing retrains.
-    assert run([*DVC, "exp", "run", "-S", "train.epochs=0"], project, check=False).returncode
-    run(["git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "metrics"], project)
-    run([*DVC, "checkout"], project)
-    redone = run([*DVC, "repro"], project).stdout  # what git's stat cache kept: report, plots
-    assert "Running stage 'train@" not in redone
-    assert run(["git", "status", "--porcelain"], project).stdout == ""
-    assert stale(project) == set(), run([*DVC, "status"], project).stdout
 
 
 def test_same_params_retrained_give_identical_metrics(reproduced_project):

@@ -28,7 +28,7 @@ from model_search.candidates import spec_for
 from model_search.promotion import parse_settings, promotion
 from model_search.results import settings
 from model_search.search_file import load_search
-from model_search.study import open_storage, open_study, requeue_interrupted
+from model_search.study import open_storage, open_study, requeue_interrupted, stop_workers
 from reuters_rnn.dataset import NUM_CLASSES, DataError, write_prepared
 from reuters_rnn.params import ParamsError, load_params, parse_params
 from reuters_rnn.statistics import paired
@@ -545,3 +545,14 @@ def test_dashboard_page_shows_the_study_in_a_browser(dashboard, tmp_path):
         timeout=120,
     ).stdout
     assert "swem_search" in page
+
+
+def test_a_stopped_run_fails_the_trial_its_killed_worker_had_not_named_yet(tmp_path):
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path}/studies.db")
+    study = optuna.create_study(study_name="grid", storage=storage, direction="maximize")
+    orphan = storage.create_new_trial(study._study_id)  # killed before the objective's first line
+    elsewhere = storage.create_new_trial(study._study_id)  # another machine's, running on
+    storage.set_trial_user_attr(elsewhere, "worker", {"host": "other-host", "pid": 1, "group": 1})
+    stop_workers([], storage, study)
+    states = {t._trial_id: t.state for t in study.get_trials()}
+    assert states == {orphan: TrialState.FAIL, elsewhere: TrialState.RUNNING}
