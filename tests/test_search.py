@@ -309,7 +309,13 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
     (search_project / "search.yaml").write_text(yaml.safe_dump(search, sort_keys=False))
     storage = f"sqlite:///{search_project}/search/studies.db"
     interrupted = start([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
-    wait_until(lambda: trials_of(interrupted, storage, "grid"), 120, "a running trial")
+    try:
+        wait_until(lambda: trials_of(interrupted, storage, "grid"), 120, "a running trial")
+    except AssertionError:  # say what the search printed, not only that it ran no trial
+        os.killpg(interrupted.pid, signal.SIGKILL)
+        raise AssertionError(
+            f"no running trial in 120 s; the search said:\n{interrupted.communicate()[0]}"
+        ) from None
     os.killpg(interrupted.pid, signal.SIGINT)
     out, _ = interrupted.communicate(timeout=60)
     assert interrupted.returncode == 130
