@@ -309,6 +309,12 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
     (search_project / "search.yaml").write_text(yaml.safe_dump(search, sort_keys=False))
     storage = f"sqlite:///{search_project}/search/studies.db"
     interrupted = start([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
+    # Poll the storage only once the run has made the study and its tables (its first line):
+    # a poller that opens the SQLite file meanwhile races the run to create them.
+    said = [interrupted.stdout.readline()]
+    while said[-1] and not said[-1].startswith("search grid:"):
+        said.append(interrupted.stdout.readline())
+    assert said[-1].startswith("search grid:"), "".join(said)
     try:
         wait_until(lambda: trials_of(interrupted, storage, "grid"), 120, "a running trial")
     except AssertionError:  # say what the search printed, not only that it ran no trial
