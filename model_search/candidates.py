@@ -1,5 +1,8 @@
 """From a search space to models: a grid candidate's model and keys, a spec with a trial's values
 set (checked by params.yaml's schema), and the current model every trial is compared with.
+
+A space's or candidate's `model` names an entry of params.yaml's `models:` or `baselines:`; a
+baseline is searched like a model (its keys, the same folds), without epochs or seeds.
 """
 
 from __future__ import annotations
@@ -7,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from reuters_rnn.params import Params, parse_params
-from reuters_rnn.specs import ModelSpec
+from reuters_rnn.specs import ModelSpec, Section
 
 if TYPE_CHECKING:
     from model_search.space import GridSpace
@@ -16,15 +19,28 @@ if TYPE_CHECKING:
 CURRENT = "current"
 
 
-def spec_for(params: Params, model: str, values: dict[str, Any]) -> ModelSpec:
+def section(params: Params, model: str) -> str:
+    """Where params.yaml keeps `model`: "models" or "baselines" (a name is never in both)."""
+    return "baselines" if model in params.baselines else "models"
+
+
+def entry(params: Params, model: str) -> ModelSpec | Section:
+    """params.yaml's spec of a model or a baseline."""
+    return getattr(params, section(params, model))[model]
+
+
+def spec_for(params: Params, model: str, values: dict[str, Any]) -> ModelSpec | Section:
     """params.yaml's spec of `model` with `values` set, validated by params.py's schema."""
-    spec = {**params.models[model].model_dump(exclude_none=True), **values}
-    raw = {**params.model_dump(), "models": {model: spec}, "report": {}}
-    return parse_params(raw, "search.yaml").models[model]
+    where = section(params, model)
+    spec = {**entry(params, model).model_dump(exclude_none=True), **values}
+    raw = {**params.model_dump(), where: {model: spec}, "report": {}}
+    return getattr(parse_params(raw, "search.yaml"), where)[model]
 
 
-def trained_as(spec: ModelSpec, params: Params) -> dict[str, Any]:
+def trained_as(spec: ModelSpec | Section, params: Params) -> dict[str, Any]:
     """A spec with the epochs and learning rate it trains with (train:'s when it sets none)."""
+    if not isinstance(spec, ModelSpec):  # a baseline: its keys are all it trains with
+        return spec.model_dump()
     return {
         **spec.model_dump(),
         "epochs": spec.epochs or params.train.epochs,
@@ -53,7 +69,7 @@ def label(value: Any) -> Any:
 
 def current_value(params: Params, model: str, key: str) -> Any:
     """The value the current model trains with (epochs and learning_rate may come from train:)."""
-    if key in ("epochs", "learning_rate"):
+    if key in ("epochs", "learning_rate") and model in params.models:
         return getattr(params, key)(model)
-    value = getattr(params.models[model], key)
+    value = getattr(entry(params, model), key)
     return list(value) if isinstance(value, tuple) else value

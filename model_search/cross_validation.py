@@ -2,8 +2,10 @@
 
 The protocol model search scores every trial with: fold k holds out every k-th training newswire,
 each fold is trained once per seed, models are built and compiled by reuters_rnn.models exactly as
-train builds them. Only x_train and labels_train are read (checked against prepare's manifest):
-the test split is never opened. Keras loads on the first cross_validate: choose the backend first.
+train builds them, and with train.early_stopping they stop as train stops them (watching the last
+part of the fold's training newswires). A baseline is fitted once per fold by the baseline stage's
+builder. Only x_train and labels_train are read (checked against prepare's manifest): the test
+split is never opened. Keras loads on the first cross_validate: choose the backend first.
 """
 
 from __future__ import annotations
@@ -44,6 +46,29 @@ def folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
 Report = Callable[[int, float], bool]  # (step, held-out accuracy) -> stop this trial?
 
 
+def cross_validate_baseline(
+    spec, params: Params, x: np.ndarray, labels: np.ndarray, k: int
+) -> dict:
+    """A baseline's held-out accuracy per fold, fitted as the baseline stage fits it. Its fit is
+    deterministic, so each fold is fitted once and its accuracy stands for every seed: the list
+    pairs fit for fit with a neural model's (seed-major)."""
+    from reuters_rnn.baselines import fit_predict
+
+    accuracies: list[float] = []
+    start = time.perf_counter()
+    for train, held in folds(len(x), k):
+        predicted = fit_predict(spec, x[train], labels[train], x[held]).argmax(axis=1)
+        accuracies.append(float((predicted == labels[held]).mean()))
+    seconds = time.perf_counter() - start
+    return {
+        "accuracies": accuracies * len(params.train.seeds),
+        "losses": [],
+        "fit_seconds": seconds,
+        "fits": k,
+        "stopped": False,
+    }
+
+
 def cross_validate(
     spec: ModelSpec,
     params: Params,
@@ -70,10 +95,11 @@ def cross_validate(
     net = None
     for seed in params.train.seeds:
         for train, held in folds(len(x), k):
+            fitted, watched = watched_part(train, params)
             keras.utils.set_random_seed(seed)
             fresh = build_model(model, spec, x.shape[1], NUM_CLASSES, params.data.num_words)
             if net is None:  # the trial's first fit: compiled as train compiles it
-                steps = math.ceil(len(train) / params.train.batch_size)
+                steps = math.ceil(len(fitted) / params.train.batch_size)
                 net = compile_model(
                     fresh, learning_rate, steps, params.train.jit_compile, spec.label_smoothing
                 )
@@ -86,21 +112,29 @@ def cross_validate(
                     stopped.append(epoch + 1)
                     net.stop_training = True
 
+            callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=watch)] if report else []
+            if watched is not None:
+                callbacks.append(keep_best(params, spec))
+            look_at = held if watched is None else watched
             start = time.perf_counter()
             history = net.fit(
-                model_inputs(spec, x[train]),
-                onehot[train],
-                validation_data=(model_inputs(spec, x[held]), onehot[held]),
-                validation_batch_size=len(held),
-                # Without pruning, the held-out set is scored once, after the last epoch.
-                validation_freq=1 if report else epochs,
+                model_inputs(spec, x[fitted]),
+                onehot[fitted],
+                validation_data=(model_inputs(spec, x[look_at]), onehot[look_at]),
+                validation_batch_size=len(look_at),
+                # Without pruning or early stopping, the held-out set is scored once, at the end.
+                validation_freq=1 if report or watched is not None else epochs,
                 epochs=epochs,
                 batch_size=params.train.batch_size,
-                callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=watch)] if report else [],
+                callbacks=callbacks,
                 verbose=0,
             )
             fit_seconds += time.perf_counter() - start
-            accuracies.append(float(history.history["val_accuracy"][-1]))
+            if watched is None:
+                accuracies.append(float(history.history["val_accuracy"][-1]))
+            else:  # the best epoch's weights are back: score them on the fold's held-out part
+                predicted = net.predict(model_inputs(spec, x[held]), batch_size=len(held), verbose=0)
+                accuracies.append(float((predicted.argmax(axis=1) == labels[held]).mean()))
             losses.append(float(history.history["loss"][-1]))
             if stopped:
                 break
@@ -113,6 +147,31 @@ def cross_validate(
         "fit_seconds": fit_seconds,
         "stopped": bool(stopped),
     }
+
+
+def watched_part(train: np.ndarray, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
+    """A fold's training newswires split as train splits the training split under
+    train.early_stopping: the last validation_fraction watched (None without early stopping)."""
+    stopping = params.train.early_stopping
+    if stopping is None:
+        return train, None
+    cut = int(round(len(train) * (1 - stopping.validation_fraction)))
+    return train[:cut], train[cut:]
+
+
+def keep_best(params: Params, spec: ModelSpec):
+    """Keras's EarlyStopping on the rule of train's KeepBest: the watched part's cross-entropy of
+    the true topics (not the smoothed loss), stop after `patience` epochs without a new minimum
+    (the first of equal ones), end with the best epoch's weights."""
+    import keras
+
+    monitor = "val_cross_entropy" if spec.label_smoothing else "val_loss"
+    return keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        mode="min",
+        patience=params.train.early_stopping.patience,
+        restore_best_weights=True,
+    )
 
 
 def start_over(net, fresh) -> None:

@@ -13,6 +13,7 @@ import optuna
 from model_search.candidates import (
     CURRENT,
     candidate_model,
+    entry,
     grid_candidates,
     label,
     spec_for,
@@ -49,9 +50,13 @@ def suggest(trial: optuna.Trial, space) -> tuple[str, dict[str, Any]]:
 
 def objective_for(params: Params, search: SearchFile, space, x, labels):
     """The function Optuna maximizes: mean cross-validated accuracy of the trial's model."""
-    from model_search.cross_validation import STEPS_PER_FIT, cross_validate
+    from model_search.cross_validation import (
+        STEPS_PER_FIT,
+        cross_validate,
+        cross_validate_baseline,
+    )
 
-    current = trained_as(params.models[space.model], params)
+    current = trained_as(entry(params, space.model), params)
 
     def objective(trial: optuna.Trial) -> float:
         # Which machine and process runs it, first thing: a stopped run fails its own running
@@ -72,11 +77,15 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
             return trial.should_prune()
 
         pruning = space.pruner != "none"
-        result = cross_validate(
-            spec, params, model, x, labels, search.folds, report if pruning else None
-        )
+        if model in params.baselines:  # nothing to prune: one fit per fold
+            result = cross_validate_baseline(spec, params, x, labels, search.folds)
+        else:
+            result = cross_validate(
+                spec, params, model, x, labels, search.folds, report if pruning else None
+            )
         trial.set_user_attr("accuracies", result["accuracies"])
         trial.set_user_attr("fit_seconds", round(result["fit_seconds"], 2))
+        trial.set_user_attr("fits", result.get("fits", len(result["accuracies"])))
         if result["stopped"]:
             fit, epoch = divmod(reported[-1][0], STEPS_PER_FIT)
             trial.set_user_attr("pruned_at", f"fit {fit + 1}, epoch {epoch}: {reported[-1][1]:.4f}")

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from model_search.candidates import current_value
+from model_search.candidates import current_value, entry, section
 from model_search.results import StudyMissing, comparison, load, yaml_value
 from reuters_rnn.params import Params, load_params
 
@@ -22,11 +22,14 @@ from reuters_rnn.params import Params, load_params
 NOISE_P = 0.05
 
 
-def promotion(model: str, values: dict[str, Any], current: dict[str, Any]) -> str:
-    """The `dvc exp run` that trains these settings in the pipeline (keys that differ only)."""
+def promotion(
+    model: str, values: dict[str, Any], current: dict[str, Any], where: str = "models"
+) -> str:
+    """The `dvc exp run` that trains these settings in the pipeline (keys that differ only);
+    `where`: the params.yaml section holding the model (models or baselines)."""
     changed = {k: v for k, v in values.items() if current.get(k) != v}
     sets = " ".join(
-        f"-S 'models.{model}.{key}={yaml_value(value)}'" for key, value in changed.items()
+        f"-S '{where}.{model}.{key}={yaml_value(value)}'" for key, value in changed.items()
     )
     return f"dvc exp run {sets}".strip()
 
@@ -63,7 +66,7 @@ def from_tracked(args: argparse.Namespace, missing: StudyMissing) -> tuple:
 def current_settings(params: Params, model: str) -> dict[str, Any]:
     """What the model trains with now, as a trial's values would say it."""
     return {
-        key: current_value(params, model, key) for key in type(params.models[model]).model_fields
+        key: current_value(params, model, key) for key in type(entry(params, model)).model_fields
     }
 
 
@@ -81,9 +84,11 @@ def best(args: argparse.Namespace) -> None:
             f"{facts['current_trial']}, paired p = {facts['p']:.3f})"
         )
     print(line)
-    command = promotion(model, values, current_settings(load_params(), model))
+    params = load_params()
+    where = section(params, model)
+    command = promotion(model, values, current_settings(params, model), where)
     if command == "dvc exp run":
-        print(f"The current models.{model} is the best: nothing to promote.")
+        print(f"The current {where}.{model} is the best: nothing to promote.")
         return
     if facts.get("p") is not None and facts["p"] >= NOISE_P:
         print(

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from model_search.search_file import load_search, space_named
+from model_search.search_file import load_search, searched_params, space_named
 from model_search.space import Choices, GridSpace
 from model_search.study import open_storage
 from model_search.summary import plots_yaml, summary_markdown
@@ -38,7 +38,7 @@ def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
                 "state": trial.state.name.lower(),
                 "accuracy": round(float(scores.mean()), 4) if len(scores) else None,
                 "std": round(float(scores.std()), 4) if len(scores) else None,
-                "fits": len(scores),
+                "fits": trial.user_attrs.get("fits", len(scores)),
                 "seconds": round(seconds, 1),
                 "fit_seconds": trial.user_attrs.get("fit_seconds"),
                 "current": bool(trial.user_attrs.get("current")),
@@ -101,8 +101,8 @@ class StudyMissing(SystemExit):
 
 def load(args: argparse.Namespace):
     """params, search file, space, study and its complete trials; one line if there are none."""
-    params = load_params()
-    search = load_search(args.search_file, params)
+    search = load_search(args.search_file, load_params())
+    params = searched_params(load_params(), search, args.search_file)
     space = space_named(search, args.space, args.search_file)
     name = args.study or args.space
     url = args.storage or search.storage

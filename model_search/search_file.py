@@ -12,9 +12,16 @@ from pathlib import Path
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from model_search.candidates import candidate_model, current_value, label, spec_for
+from model_search.candidates import (
+    candidate_model,
+    current_value,
+    entry,
+    label,
+    section,
+    spec_for,
+)
 from model_search.space import AnySpace, Choices, GridSpace, SearchFile, TpeSpace
-from reuters_rnn.params import Params, ParamsError
+from reuters_rnn.params import Params, ParamsError, parse_params
 
 
 def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
@@ -25,36 +32,44 @@ def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | G
 
 def _check_values(params: Params, model: str, values: dict, where: str) -> list[str]:
     """What params.py's schema says about `model` with `values` set (with `where` for the key)."""
-    fields = set(type(params.models[model]).model_fields) - {"kind"}
+    fields = set(type(entry(params, model)).model_fields) - {"kind"}
+    named = f"{section(params, model)}.{model}"
     problems = []
     for key in values:
         if key not in fields:
             close = difflib.get_close_matches(key, sorted(fields), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"keys: {', '.join(sorted(fields))}"
-            problems.append(f"{where}.{key}: not a key of models.{model} ({hint})")
+            problems.append(f"{where}.{key}: not a key of {named} ({hint})")
     if problems:
         return problems
     try:
         spec_for(params, model, values)
     except ParamsError as exc:
         lines = [line.strip().removeprefix("- ") for line in str(exc).splitlines()[1:-1]]
-        return [f"{where}.{line.removeprefix(f'models.{model}.')}" for line in lines]
+        return [f"{where}.{line.removeprefix(f'{named}.')}" for line in lines]
     return []
+
+
+def searchable(params: Params) -> list[str]:
+    """What a space may vary: the models and the baselines of params.yaml."""
+    return [*params.models, *params.baselines]
 
 
 def _check_space(params: Params, name: str, space: TpeSpace | GridSpace) -> list[str]:
     where = f"spaces.{name}"
-    if space.model not in params.models:
+    if space.model not in searchable(params):
         return [
-            f"{where}.model: {space.model!r} is not a model in params.yaml ({', '.join(params.models)})"
+            f"{where}.model: {space.model!r} is not a model or baseline in params.yaml "
+            f"({', '.join(searchable(params))})"
         ]
     problems = []
     if isinstance(space, GridSpace):
         for candidate in space.candidates:
             model, values = candidate_model(space, candidate)
-            if model not in params.models:
+            if model not in searchable(params):
                 problems.append(
-                    f"{where}.candidates.{candidate}.model: {model!r} is not a model in params.yaml"
+                    f"{where}.candidates.{candidate}.model: {model!r} is not a model or baseline "
+                    "in params.yaml"
                 )
             else:
                 problems += _check_values(params, model, values, f"{where}.candidates.{candidate}")
@@ -89,7 +104,8 @@ def _check_distribution(params: Params, model: str, key: str, distribution, at: 
     if inside:
         return []
     return [
-        f"{at}: must include models.{model}.{key} as params.yaml has it ({current!r}), "
+        f"{at}: must include {section(params, model)}.{model}.{key} as params.yaml has it "
+        f"({current!r}), "
         "since every trial is compared with the current model"
     ]
 
@@ -138,6 +154,14 @@ def load_search(path: str | Path, params: Params) -> SearchFile:
     return search
 
 
+def searched_params(params: Params, search: SearchFile, path: str | Path) -> Params:
+    """params.yaml as a search trains with it: the search file's seeds, when it names some."""
+    if search.seeds is None:
+        return params
+    train = {**params.train.model_dump(), "seeds": list(search.seeds)}
+    return parse_params({**params.model_dump(), "train": train}, str(path))
+
+
 def space_identity(search: SearchFile, name: str, params: Params) -> str:
     """What makes two trials comparable, as JSON: the space, the folds, and every params.yaml
     setting a trial trains with (the models it starts from, seeds, defaults, batch, backend)."""
@@ -150,7 +174,7 @@ def space_identity(search: SearchFile, name: str, params: Params) -> str:
         {
             "space": space.model_dump(mode="json", warnings=False),
             "folds": search.folds,
-            "models": {model: params.models[model].model_dump(mode="json") for model in models},
+            "models": {model: entry(params, model).model_dump(mode="json") for model in models},
             "train": train,
             "num_words": params.data.num_words,
         },

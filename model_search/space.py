@@ -94,6 +94,8 @@ class MedianPruning(Section):
 
 class SearchFile(Section):
     folds: Annotated[StrictInt, Field(ge=2, le=100)]
+    # The seeds each fold trains once with; default: params.yaml's train.seeds.
+    seeds: Annotated[tuple[StrictInt, ...], Field(min_length=1)] | None = None
     storage: StrictStr
     heartbeat_seconds: Annotated[StrictInt, Field(ge=1, le=3600)]
     grace_seconds: Annotated[StrictInt, Field(ge=2, le=36000)]

@@ -13,7 +13,7 @@ import optuna
 from optuna.trial import TrialState
 
 from model_search.objective import objective_for
-from model_search.search_file import load_search, space_identity, space_named
+from model_search.search_file import load_search, searched_params, space_identity, space_named
 from model_search.study import (
     DONE,
     counted,
@@ -73,8 +73,8 @@ def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
     scored otherwise), and the training split: (x, labels)."""
     from model_search.cross_validation import training_split
 
-    params = load_params()
-    search = load_search(args.search_file, params)
+    search = load_search(args.search_file, load_params())
+    params = searched_params(load_params(), search, args.search_file)
     space = space_named(search, args.space, args.search_file)
     x, labels, data = training_split(args.data)
     identity = space_identity(search, args.space, params) + data

@@ -61,6 +61,35 @@ class MaskedMaxPooling1D(keras.layers.Layer):
         return (input_shape[0], input_shape[2])
 
 
+@keras.saving.register_keras_serializable(package="reuters_rnn")
+class MaskedConv1D(keras.layers.Layer):
+    """Conv1D (relu, output as long as the input) over the unmasked steps: padding enters as
+    zeros, as past either end of a newswire, and the mask passes on to the pooling."""
+
+    def __init__(self, filters: int, width: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.width = filters, width
+        self.conv = keras.layers.Conv1D(filters, width, padding="same", activation="relu")
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = inputs * ops.cast(ops.expand_dims(mask, -1), inputs.dtype)
+        return self.conv(inputs)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "width": self.width}
+
+
 # params.POOLINGS -> the layer that pools over the words.
 POOLING_LAYERS = {"mean": keras.layers.GlobalAveragePooling1D, "max": MaskedMaxPooling1D}
 
@@ -69,8 +98,8 @@ def build_pooled_embedding(
     spec: PooledEmbeddingSpec, sequence_length: int, num_words: int
 ) -> tuple:
     """fastText/SWEM-style: embed the words (and, with bigram_buckets, hashed adjacent word
-    pairs), then pool over them, padding ignored: the mean, the max, or both concatenated;
-    optionally through a hidden relu layer. Dropout as the spec says: of whole words or whole
+    pairs), optionally convolve, then pool over them, padding ignored: the mean, the max, or both
+    concatenated; optionally through a hidden relu layer. Dropout as the spec says: of whole words or whole
     embedding dimensions before pooling, of the features the softmax reads after."""
     inputs = keras.Input((sequence_length,), dtype="int32", name="word_ids")
     ids = inputs
@@ -90,6 +119,8 @@ def build_pooled_embedding(
         words = keras.layers.Dropout(spec.word_dropout, noise_shape=(None, ids.shape[1], 1))(words)
     if spec.feature_dropout:  # one draw per dimension: gone from every word of the newswire
         words = keras.layers.SpatialDropout1D(spec.feature_dropout)(words)
+    if spec.conv_filters:  # features of `conv_width` adjacent words, pooled like the words
+        words = MaskedConv1D(spec.conv_filters, spec.conv_width)(words)
     pooled = [POOLING_LAYERS[name]()(words) for name in spec.pooling]
     x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
     if spec.hidden:

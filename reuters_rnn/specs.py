@@ -39,6 +39,7 @@ MAX_UNITS = 4096  # per recurrent layer, and embedding dimensions; the published
 MAX_LAYERS = 16
 MAX_LEARNING_RATE = 1.0  # Adam's step size: 0.001 published; near 1 it diverges
 MAX_SEEDS = 100
+MAX_CONV_WIDTH = 32  # words a convolution filter spans
 
 
 class Section(BaseModel):
@@ -92,6 +93,10 @@ class PooledEmbeddingSpec(ModelSpec):
     feature_dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # whole embedding dimensions
     hidden: Annotated[StrictInt, Field(ge=0, le=MAX_UNITS)] = 0  # a relu layer after pooling
     dropout: Annotated[Number, Field(ge=0, lt=1)] = 0.0  # on what the softmax reads
+    # A 1-D convolution over the embeddings before pooling (0: none): filters of `conv_width`
+    # adjacent words, relu, padding still ignored.
+    conv_filters: Annotated[StrictInt, Field(ge=0, le=MAX_UNITS)] = 0
+    conv_width: Annotated[StrictInt, Field(ge=1, le=MAX_CONV_WIDTH)] = 3
 
     @field_validator("pooling", mode="before")
     @classmethod
@@ -138,9 +143,14 @@ class MajoritySpec(Section):
 
 
 class TfidfLogregSpec(Section):
+    """TF-IDF over word n-grams, then multinomial logistic regression (scikit-learn)."""
+
     kind: Literal["tfidf_logreg"]
-    C: Annotated[Number, Field(gt=0)] = 1.0
-    ngram_max: Annotated[StrictInt, Field(ge=1, le=5)] = 1
+    C: Annotated[Number, Field(gt=0)] = 1.0  # inverse regularization strength
+    ngram_max: Annotated[StrictInt, Field(ge=1, le=5)] = 1  # 2: single words and adjacent pairs
+    sublinear_tf: StrictBool = True  # 1 + log(count) instead of the count
+    min_df: Annotated[StrictInt, Field(ge=1, le=1000)] = 1  # n-grams in fewer newswires are dropped
+    max_features: Annotated[StrictInt, Field(ge=1, le=10_000_000)] | None = None  # most frequent
     max_iter: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000
 
 

@@ -268,6 +268,6 @@ def test_a_bare_pooling_means_that_one():
 
 
 def test_every_baseline_kind_has_one_builder():
-    from stages.baseline import BUILDERS
+    from reuters_rnn.baselines import BUILDERS
 
     assert set(BUILDERS) == set(BASELINE_KINDS.values())
