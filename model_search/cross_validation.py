@@ -133,7 +133,9 @@ def cross_validate(
             if watched is None:
                 accuracies.append(float(history.history["val_accuracy"][-1]))
             else:  # the best epoch's weights are back: score them on the fold's held-out part
-                predicted = net.predict(model_inputs(spec, x[held]), batch_size=len(held), verbose=0)
+                predicted = net.predict(
+                    model_inputs(spec, x[held]), batch_size=len(held), verbose=0
+                )
                 accuracies.append(float((predicted.argmax(axis=1) == labels[held]).mean()))
             losses.append(float(history.history["loss"][-1]))
             if stopped:
