@@ -78,28 +78,33 @@ def cross_validate(
     k: int,
     report: Report | None = None,
 ) -> dict:
-    """Every (seed, fold) fit's held-out accuracy (and last training loss) in that order,
-    seed-major; seconds spent in model.fit; and `stopped` when `report` asked to stop (pruning)
-    after some epoch. The model is compiled once, for the first fit; each later fit starts from
+    """Every (seed, fold) fit's held-out accuracy (and last training loss, and epochs run) in
+    that order, seed-major; seconds spent in model.fit; and `stopped` when `report` asked to stop
+    (pruning) after some epoch. The model is compiled once, for the first fit; each later fit starts from
     the weights a fresh build with its seed would have."""
     import keras
 
-    from reuters_rnn.models import build_model, compile_model, model_inputs
+    from reuters_rnn.batching import predict
+    from reuters_rnn.models import build_model, compile_model, length_buckets, model_inputs
 
     onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
+    inputs = model_inputs(spec, x)
+    buckets = length_buckets(spec, params.train.length_buckets)
+    length = None if buckets else x.shape[1]  # buckets: any length, as train builds it
     epochs = spec.epochs or params.train.epochs
     learning_rate = spec.learning_rate or params.train.learning_rate
     accuracies: list[float] = []
     losses: list[float] = []  # each fit's last training loss
+    epochs_run: list[int] = []  # each fit's epochs (fewer than `epochs` when it stopped early)
     fit_seconds = 0.0
     net = None
     for seed in params.train.seeds:
         for train, held in folds(len(x), k):
             fitted, watched = watched_part(train, params)
             keras.utils.set_random_seed(seed)
-            fresh = build_model(model, spec, x.shape[1], NUM_CLASSES, params.data.num_words)
+            fresh = build_model(model, spec, length, NUM_CLASSES, params.data.num_words)
             if net is None:  # the trial's first fit: compiled as train compiles it
-                steps = math.ceil(len(fitted) / params.train.batch_size)
+                steps = 1 if buckets else math.ceil(len(fitted) / params.train.batch_size)
                 net = compile_model(
                     fresh, learning_rate, steps, params.train.jit_compile, spec.label_smoothing
                 )
@@ -116,16 +121,13 @@ def cross_validate(
             if watched is not None:
                 callbacks.append(keep_best(params, spec))
             look_at = held if watched is None else watched
+            batches = batched(inputs, onehot, fitted, look_at, buckets, seed, params)
             start = time.perf_counter()
             history = net.fit(
-                model_inputs(spec, x[fitted]),
-                onehot[fitted],
-                validation_data=(model_inputs(spec, x[look_at]), onehot[look_at]),
-                validation_batch_size=len(look_at),
+                **batches,
                 # Without pruning or early stopping, the held-out set is scored once, at the end.
                 validation_freq=1 if report or watched is not None else epochs,
                 epochs=epochs,
-                batch_size=params.train.batch_size,
                 callbacks=callbacks,
                 verbose=0,
             )
@@ -133,11 +135,10 @@ def cross_validate(
             if watched is None:
                 accuracies.append(float(history.history["val_accuracy"][-1]))
             else:  # the best epoch's weights are back: score them on the fold's held-out part
-                predicted = net.predict(
-                    model_inputs(spec, x[held]), batch_size=len(held), verbose=0
-                )
+                predicted = predict(net, inputs[held], buckets, params.data.padding)
                 accuracies.append(float((predicted.argmax(axis=1) == labels[held]).mean()))
             losses.append(float(history.history["loss"][-1]))
+            epochs_run.append(len(history.history["loss"]))
             if stopped:
                 break
         else:
@@ -147,7 +148,30 @@ def cross_validate(
         "accuracies": accuracies,
         "losses": losses,
         "fit_seconds": fit_seconds,
+        "epochs": epochs_run,
         "stopped": bool(stopped),
+    }
+
+
+def batched(inputs, onehot, fitted, look_at, buckets, seed, params: Params) -> dict:
+    """model.fit's data for one fit, as train batches it: with length buckets (recurrent models
+    under train.length_buckets) batches of similar lengths, reshuffled per (seed, epoch)."""
+    from reuters_rnn.batching import LengthBuckets
+
+    if not buckets:
+        return {
+            "x": inputs[fitted],
+            "y": onehot[fitted],
+            "batch_size": params.train.batch_size,
+            "validation_data": (inputs[look_at], onehot[look_at]),
+            "validation_batch_size": len(look_at),
+        }
+    pad, size = params.data.padding, params.train.batch_size
+    return {
+        "x": LengthBuckets(inputs[fitted], onehot[fitted], size, buckets, pad, seed),
+        "validation_data": LengthBuckets(
+            inputs[look_at], onehot[look_at], len(look_at), buckets, pad
+        ),
     }
 
 

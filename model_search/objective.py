@@ -86,6 +86,8 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
         trial.set_user_attr("accuracies", result["accuracies"])
         trial.set_user_attr("fit_seconds", round(result["fit_seconds"], 2))
         trial.set_user_attr("fits", result.get("fits", len(result["accuracies"])))
+        if result.get("epochs"):
+            trial.set_user_attr("epochs_run", result["epochs"])
         if result["stopped"]:
             fit, epoch = divmod(reported[-1][0], STEPS_PER_FIT)
             trial.set_user_attr("pruned_at", f"fit {fit + 1}, epoch {epoch}: {reported[-1][1]:.4f}")

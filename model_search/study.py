@@ -41,9 +41,10 @@ def open_storage(url: str, search: SearchFile) -> RDBStorage:
                 grace_period=search.grace_seconds,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=RETRIES),
             )
-        except sqlalchemy.exc.IntegrityError:
-            # Workers that start together on an empty database race to create Optuna's tables;
-            # the loser finds them made a moment later.
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            # Workers (or two searches) that start together on an empty database race to create
+            # Optuna's tables: the loser finds a row or a table already made ("table ... already
+            # exists"), and finds them all made a moment later.
             if attempt == 2:
                 raise
             time.sleep(1 + attempt)

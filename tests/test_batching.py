@@ -64,6 +64,9 @@ SPECS = {
     "regularized_swem": PooledEmbeddingSpec(
         kind="pooled_embedding", embedding_dim=8, word_dropout=0.2, hidden=8, dropout=0.1
     ),
+    "convolution": PooledEmbeddingSpec(
+        kind="pooled_embedding", embedding_dim=8, pooling=("mean", "max"), conv_filters=6
+    ),
 }
 
 
@@ -74,6 +77,8 @@ SPECS = {
         ("embedding_lstm", "pre"),
         ("swem", "post"),
         ("regularized_swem", "pre"),
+        ("convolution", "post"),
+        ("convolution", "pre"),
     ],
 )
 def test_more_padding_and_buckets_leave_embedding_models_predictions_unchanged(name, padding):

@@ -141,8 +141,10 @@ def test_smoothed_training_also_logs_the_plain_cross_entropy():
     assert logs["loss"] > logs["cross_entropy"]  # the smoothed targets are harder to fit
 
 
-def test_pooled_model_with_max_pooling_saves_and_loads(tmp_path):
-    spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"))
+def test_pooled_model_with_convolution_and_max_pooling_saves_and_loads(tmp_path):
+    spec = PooledEmbeddingSpec(
+        kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"), conv_filters=3
+    )
     model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)
     inputs = fit_twice(spec, model)
     model.save(tmp_path / "pooled.keras")

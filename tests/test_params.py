@@ -157,6 +157,18 @@ def test_the_whole_set_params_keep_every_newswire_and_stop_early():
             "baselines.tfidf_logreg.CC: unknown key (did you mean 'C'?)",
         ),
         (
+            lambda p: p["baselines"]["tfidf_logreg"].update(min_df=0),
+            "baselines.tfidf_logreg.min_df: 0 is not allowed (input should be greater than or equal to 1)",
+        ),
+        (
+            lambda p: p["baselines"]["tfidf_logreg"].update(sublinear_tf="yes"),
+            "baselines.tfidf_logreg.sublinear_tf: 'yes' is not allowed (input should be a valid boolean)",
+        ),
+        (
+            lambda p: p["models"]["swem"].update(conv_width=0),
+            "models.swem.conv_width: 0 is not allowed (input should be greater than or equal to 1)",
+        ),
+        (
             lambda p: p["report"].update(comparisons=[["lstm", "gru9"]]),
             "report.comparisons: ['lstm', 'gru9'] must be a pair",
         ),

@@ -1,0 +1,147 @@
+"""Model search over baselines and on the whole set: a space may vary a params.yaml baseline
+(same folds, same builder as the baseline stage), a search file may set its own seeds, and folds
+stop early as train does under train.early_stopping."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+
+from model_search.candidates import spec_for
+from model_search.objective import objective_for
+from model_search.promotion import promotion
+from model_search.results import comparison
+from model_search.search_file import load_search, searched_params
+from model_search.space import SearchFile
+from reuters_rnn.baselines import fit_predict
+from reuters_rnn.params import ParamsError, load_params, parse_params
+from tests.test_search import SEARCH, tiny_arrays
+from tests.tiny_project import PROJECT, tiny_params
+
+TFIDF_SPACE = {
+    "model": "tfidf_logreg",
+    "trials": 2,
+    "pruner": "none",
+    "keys": {"C": {"low": 1.0, "high": 100.0, "log": True}, "ngram_max": {"choices": [1, 2]}},
+}
+
+
+def tiny_with_tfidf(**train) -> dict:
+    params = tiny_params("0" * 64, ("swem",))
+    params["baselines"]["tfidf_logreg"] = {"kind": "tfidf_logreg", "C": 10.0, "ngram_max": 1}
+    params["train"].update(train)
+    return params
+
+
+def test_whole_set_search_spaces_are_valid_and_take_their_own_seeds():
+    params = load_params(PROJECT / "whole_set/params.yaml")
+    search = load_search(PROJECT / "whole_set/search.yaml", params)
+    assert search.spaces["tfidf_logreg"].model in params.baselines
+    assert params.train.seeds == (1, 2, 3)
+    searched = searched_params(params, search, "search.yaml")
+    assert searched.train.seeds == search.seeds == (1,)
+    assert searched.models == params.models and searched.baselines == params.baselines
+
+
+def test_a_baseline_space_is_checked_against_the_baselines_schema(tmp_path):
+    params = parse_params(tiny_with_tfidf())
+    bad = copy.deepcopy(SEARCH)
+    bad["spaces"] = {
+        "typo": {**TFIDF_SPACE, "keys": {"ngram": {"choices": [1, 2]}}},
+        "outside": {**TFIDF_SPACE, "keys": {"C": {"low": 20.0, "high": 100.0}}},
+        "refused": {**TFIDF_SPACE, "keys": {"min_df": {"choices": [0, 1]}}},
+        "epochs": {**TFIDF_SPACE, "keys": {"epochs": {"low": 1, "high": 3}}},
+    }
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ParamsError) as error:
+        load_search(path, params)
+    message = str(error.value)
+    for expected in (
+        "spaces.typo.keys.ngram: not a key of baselines.tfidf_logreg (did you mean 'ngram_max'?)",
+        "spaces.outside.keys.C: must include baselines.tfidf_logreg.C as params.yaml has it (10.0)",
+        "spaces.refused.keys.min_df: 0 is not allowed",
+        "spaces.epochs.keys.epochs: not a key of baselines.tfidf_logreg",
+    ):
+        assert expected in message
+
+
+def test_a_baseline_is_cross_validated_as_the_stage_fits_it_once_per_fold():
+    from model_search.cross_validation import cross_validate_baseline, folds
+
+    params = parse_params(tiny_with_tfidf(seeds=[1, 2, 3]))
+    spec = spec_for(params, "tfidf_logreg", {"C": 100.0, "min_df": 2})
+    assert spec.C == 100.0 and spec.min_df == 2 and spec.ngram_max == 1
+    arrays = tiny_arrays()
+    x, labels = arrays["x_train"], arrays["labels_train"]
+    result = cross_validate_baseline(spec, params, x, labels, 4)
+    by_fold = [
+        float((fit_predict(spec, x[t], labels[t], x[h]).argmax(axis=1) == labels[h]).mean())
+        for t, h in folds(len(x), 4)
+    ]
+    assert result["fits"] == 4
+    assert result["accuracies"] == by_fold * 3  # one fit per fold, paired with each seed's fits
+    assert min(by_fold) > 0.5  # the toy task is learnable: the folds were scored, not guessed
+
+
+def test_a_baseline_study_scores_the_current_setting_first_and_promotes_into_baselines():
+    from model_search.study import enqueue_current
+
+    params = parse_params(tiny_with_tfidf())
+    search = SearchFile.model_validate({**SEARCH, "spaces": {"tfidf": TFIDF_SPACE}})
+    space = search.spaces["tfidf"]
+    arrays = tiny_arrays()
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
+    enqueue_current(study, params, space)
+    objective = objective_for(params, search, space, arrays["x_train"], arrays["labels_train"])
+    study.optimize(objective, n_trials=3)
+    first = study.trials[0]
+    assert first.params == {"C": 10.0, "ngram_max": 1} and first.user_attrs["current"]
+    assert [t.user_attrs["fits"] for t in study.trials] == [2, 2, 2]
+    assert all(t.user_attrs["model"] == "tfidf_logreg" for t in study.trials)
+    facts = comparison(study.trials)
+    assert facts["current_trial"] == 0 and facts["fits"] == 2
+    command = promotion(
+        "tfidf_logreg", {"C": 31.5, "ngram_max": 1}, {"C": 10.0, "ngram_max": 1}, "baselines"
+    )
+    assert command == "dvc exp run -S 'baselines.tfidf_logreg.C=31.5'"
+
+
+def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
+    """Under train.early_stopping each fit watches the last part of its fold's training
+    newswires, stops after `patience` epochs without a better watched loss, and its held-out
+    accuracy is the best epoch's."""
+    from model_search.cross_validation import cross_validate, folds, watched_part
+
+    stopping = {"validation_fraction": 0.25, "patience": 2}
+    params = parse_params(tiny_with_tfidf(epochs=60, early_stopping=stopping))
+    fitted, watched = watched_part(folds(160, 2)[0][0], params)
+    assert len(fitted) == 60 and len(watched) == 20 and fitted.max() < watched.min()
+    assert watched_part(np.arange(10), parse_params(tiny_with_tfidf()))[1] is None
+    spec = spec_for(params, "swem", {"learning_rate": 0.05})
+    arrays = tiny_arrays()
+    result = cross_validate(spec, params, "swem", arrays["x_train"], arrays["labels_train"], 2)
+    assert all(epochs < 60 for epochs in result["epochs"])  # stopped, far before the cap
+    assert len(result["accuracies"]) == 2 and min(result["accuracies"]) > 0.5
+
+
+def test_recurrent_folds_train_on_length_buckets_as_train_does():
+    from model_search.cross_validation import batched, cross_validate
+    from reuters_rnn.batching import LengthBuckets
+
+    raw = tiny_with_tfidf(length_buckets=[8, 16])
+    gru = {"cell": "gru", "units": [4], "embedding_dim": 4, "bidirectional": True, "epochs": 1}
+    params = parse_params({**raw, "models": {"bigru": gru}, "report": {}})
+    arrays = tiny_arrays()
+    x, labels, onehot = arrays["x_train"], arrays["labels_train"], arrays["y_train"]
+    split = np.arange(100), np.arange(100, 160)
+    bucketed = batched(x[..., 0], onehot, *split, (8, 16), 1, params)
+    assert isinstance(bucketed["x"], LengthBuckets)
+    assert isinstance(bucketed["validation_data"], LengthBuckets)
+    assert batched(x[..., 0], onehot, *split, (), 1, params)["x"].shape == (100, 29)
+    result = cross_validate(params.models["bigru"], params, "bigru", x, labels, 2)
+    assert len(result["accuracies"]) == 2 and all(0 <= a <= 1 for a in result["accuracies"])
