@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
+from model_search.candidates import section
 from model_search.search_file import load_search, searched_params, space_named
 from model_search.space import Choices, GridSpace
 from model_search.study import open_storage
@@ -145,7 +146,8 @@ def report(args: argparse.Namespace) -> None:
     tables = per_value_tables(done, keys, categorical)
     counts = table["state"].value_counts().to_dict()
     header = (
-        f"Model `{space.model}` of params.yaml, {search.folds}-fold cross-validation on the "
+        f"`{section(params, space.model)}.{space.model}` of params.yaml, {search.folds}-fold "
+        "cross-validation on the "
         f"training split x seeds {list(params.train.seeds)} (the same fits for every trial; the "
         f"test split never loaded). Trials: {counts.get('complete', 0)} complete, "
         f"{counts.get('pruned', 0)} pruned."
@@ -158,7 +160,9 @@ def report(args: argparse.Namespace) -> None:
             values.to_csv(tmp / f"by_{key}.csv", index=False)
         (tmp / "comparison.json").write_text(json.dumps(facts, indent=2) + "\n")
         (tmp / "summary.md").write_text(
-            summary_markdown(study.study_name, space.model, done, facts, header)
+            summary_markdown(
+                study.study_name, space.model, done, facts, header, set(params.baselines)
+            )
         )
         (tmp / "dvc.yaml").write_text(
             "# Written by `python -m model_search report`: the plots of this search.\n"

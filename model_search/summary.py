@@ -48,9 +48,11 @@ def plots_yaml(name: str, tables: dict) -> dict:
     return {"plots": plots}
 
 
-def summary_markdown(name: str, model: str, table: pd.DataFrame, facts: dict, header: str) -> str:
+def summary_markdown(
+    name: str, model: str, table: pd.DataFrame, facts: dict, header: str, baselines=()
+) -> str:
     """The trials table for people: best first, each with its paired difference from the
-    current model (same fits) and seconds per fit."""
+    current model (same fits) and seconds per fit. `baselines`: the names under baselines:."""
     lines = [
         f"# Search `{name}`",
         "",
@@ -62,7 +64,8 @@ def summary_markdown(name: str, model: str, table: pd.DataFrame, facts: dict, he
     for row in table.sort_values("accuracy", ascending=False).itertuples():
         vs, p = row.vs_current, row.p
         name = f"{row.candidate}: " if "candidate" in table and row.candidate != CURRENT else ""
-        what = row.set if row.model == model else f"models.{row.model} {row.set}"
+        where = "baselines" if row.model in baselines else "models"
+        what = row.set if row.model == model else f"{where}.{row.model} {row.set}"
         lines.append(
             f"| {row.trial} | {name}{what}{' (current)' if row.current else ''} "
             f"| {row.accuracy:.4f} ± {row.std:.4f} | {'' if pd.isna(vs) else f'{vs:+.4f}'} "
