@@ -5,6 +5,7 @@ results (search/<space>/) and the `dvc exp run` that trains the best trial in th
     python -m model_search run swem --storage postgresql://...   # the same on every machine
     python -m model_search report swem              # trials, plots, paired comparison
     python -m model_search best swem                # prints the promotion command
+    python -m model_search compare swem --against tfidf_logreg   # two studies' best, paired
 
 Trials are scored by cross-validation on the training split; the test split is never read.
 Not a DVC stage: a search runs for hours on as many machines as a team points at its storage, and
@@ -29,7 +30,7 @@ def command_line() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=["run", "report", "best"])
+    parser.add_argument("command", choices=["run", "report", "best", "compare"])
     parser.add_argument("space", help="a space under `spaces:` in search.yaml")
     parser.add_argument("--search-file", default="search.yaml")
     parser.add_argument("--storage", help="Optuna storage URL (default: search.yaml's storage)")
@@ -38,6 +39,7 @@ def command_line() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=positive, default=2, help="worker processes here (run)")
     parser.add_argument("--trials", type=positive, help="trials in all (run; default: the space's)")
     parser.add_argument("--out", help="results folder (report; default: search/<study>)")
+    parser.add_argument("--against", help="the other space (compare)")
     return parser
 
 
@@ -61,8 +63,11 @@ def main() -> None:
         return
     from model_search.promotion import best
     from model_search.results import report
+    from model_search.versus import compare
 
-    (report if args.command == "report" else best)(args)
+    if args.command == "compare" and not args.against:
+        sys.exit("search: compare needs --against <space>, the study to pair with")
+    {"report": report, "best": best, "compare": compare}[args.command](args)
 
 
 if __name__ == "__main__":

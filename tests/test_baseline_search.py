@@ -145,3 +145,55 @@ def test_recurrent_folds_train_on_length_buckets_as_train_does():
     assert batched(x[..., 0], onehot, *split, (), 1, params)["x"].shape == (100, 29)
     result = cross_validate(params.models["bigru"], params, "bigru", x, labels, 2)
     assert len(result["accuracies"]) == 2 and all(0 <= a <= 1 for a in result["accuracies"])
+
+
+def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
+    tmp_path, monkeypatch, capsys
+):
+    """`compare` pairs the best trial of one study with another's, fit for fit, and refuses
+    studies scored on other folds, seeds or data."""
+    import argparse
+    import json
+
+    from model_search.study import open_storage
+    from model_search.versus import compare
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params("0" * 64, ("swem",))))
+    spaces = {name: SEARCH["spaces"]["tpe"] for name in ("neural", "linear", "other_folds")}
+    (tmp_path / "search.yaml").write_text(yaml.safe_dump({**SEARCH, "spaces": spaces}))
+    monkeypatch.chdir(tmp_path)
+    params = load_params("params.yaml")
+    search = load_search("search.yaml", params)
+    storage = open_storage("sqlite:///search/studies.db", search)
+    fits = {"folds": 5, "train": {"seeds": [1]}, "num_words": 300}
+    scored = {
+        "neural": (fits, [[0.80, 0.82, 0.81, 0.83, 0.82], [0.84, 0.85, 0.83, 0.86, 0.85]]),
+        "linear": (fits, [[0.82, 0.83, 0.82, 0.84, 0.83]]),
+        "other_folds": ({**fits, "folds": 3}, [[0.9, 0.9, 0.9]]),
+    }
+    for name, (facts, trials) in scored.items():
+        study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
+        study.set_user_attr("identity", json.dumps({"space": name, **facts}) + "ab12")
+        for accuracies in trials:
+            study.add_trial(
+                optuna.trial.create_trial(
+                    value=float(np.mean(accuracies)),
+                    user_attrs={"accuracies": accuracies, "model": name, "set": {}},
+                )
+            )
+    args = argparse.Namespace(
+        space="neural",
+        against="linear",
+        study=None,
+        storage=None,
+        out=None,
+        search_file="search.yaml",
+    )
+    compare(args)
+    facts = json.loads((tmp_path / "search/neural/versus_linear.json").read_text())
+    assert facts["best"]["trial"] == 1 and facts["against"]["trial"] == 0
+    assert facts["difference"] == pytest.approx(0.018) and facts["fits"] == 5
+    assert 0 < facts["p"] < 0.05
+    assert "over the same 5 fits, paired t-test" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not scored on the same fits \\(folds differ\\)"):
+        compare(argparse.Namespace(**{**vars(args), "against": "other_folds"}))

@@ -568,3 +568,26 @@ def test_a_stopped_run_fails_the_trial_its_killed_worker_had_not_named_yet(tmp_p
     stop_workers([], storage, study)
     states = {t._trial_id: t.state for t in study.get_trials()}
     assert states == {orphan: TrialState.FAIL, elsewhere: TrialState.RUNNING}
+
+
+def test_storage_retries_when_another_search_is_creating_the_tables(tmp_path, monkeypatch):
+    """Two searches started together on a fresh SQLite file race to create Optuna's tables; the
+    loser sees "table ... already exists" (or a duplicate row) and finds them made a moment
+    later."""
+    import model_search.study as study_module
+
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    real, calls = study_module.RDBStorage, []
+
+    def racing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sqlalchemy.exc.OperationalError(
+                "CREATE TABLE studies", {}, Exception("table studies already exists")
+            )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(study_module, "RDBStorage", racing)
+    monkeypatch.setattr(study_module.time, "sleep", lambda seconds: None)
+    storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
+    assert len(calls) == 2 and storage.get_all_studies() == []

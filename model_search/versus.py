@@ -1,0 +1,78 @@
+"""Two studies' best trials, paired over the same fits: `python -m model_search compare swem
+--against tfidf_logreg`. Trials of different studies pair fit for fit when the studies share the
+folds, the seeds and training settings, and the training data; this checks that first.
+
+Writes search/<study>/versus_<other>.json beside the study's report, and prints one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from model_search.results import load, settings
+from reuters_rnn.atomic import write_json
+from reuters_rnn.statistics import paired
+
+# What two studies must share for their fits to pair (the rest of the identity is the space).
+SHARED = ("folds", "train", "num_words")
+
+
+def fits_of(identity: str) -> dict[str, Any]:
+    """What a study's identity says of its fits: folds, training settings, words, data."""
+    end = identity.rindex("}") + 1  # the JSON, then the training arrays' sha256s
+    facts = json.loads(identity[:end])
+    return {**{key: facts[key] for key in SHARED}, "data": identity[end:]}
+
+
+def best_of(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    return max(
+        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.value
+    )
+
+
+def described(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    return {
+        "study": study.study_name,
+        "trial": trial.number,
+        "model": trial.user_attrs.get("model"),
+        "set": settings(trial.user_attrs.get("set", {})),
+        "accuracy": round(trial.value, 4),
+    }
+
+
+def compare(args: argparse.Namespace) -> None:
+    """The best trial of `space` against the best trial of `--against`, paired."""
+    _, _, _, study, _ = load(args)
+    other_args = argparse.Namespace(**{**vars(args), "space": args.against, "study": None})
+    _, _, _, other, _ = load(other_args)
+    ours, theirs = fits_of(study.user_attrs["identity"]), fits_of(other.user_attrs["identity"])
+    if ours != theirs:
+        differ = ", ".join(key for key in ours if ours[key] != theirs[key])
+        raise SystemExit(
+            f"search: {study.study_name} and {other.study_name} were not scored on the same fits "
+            f"({differ} differ), so their trials do not pair"
+        )
+    best, rival = best_of(study), best_of(other)
+    difference, p = paired(best.user_attrs["accuracies"], rival.user_attrs["accuracies"])
+    facts = {
+        "best": described(study, best),
+        "against": described(other, rival),
+        "difference": round(difference, 4),
+        "p": round(p, 4),
+        "fits": len(best.user_attrs["accuracies"]),
+    }
+    out = Path(args.out or f"search/{study.study_name}") / f"versus_{other.study_name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, facts)
+    print(
+        f"search {study.study_name}: best trial {best.number} ({facts['best']['accuracy']:.4f}) "
+        f"against {other.study_name}'s best, trial {rival.number} "
+        f"({facts['against']['accuracy']:.4f}): {difference:+.4f} over the same {facts['fits']} "
+        f"fits, paired t-test p = {p:.3f}; wrote {out}"
+    )
