@@ -5,6 +5,7 @@ stop early as train does under train.early_stopping."""
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import optuna
@@ -197,3 +198,27 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
     assert "over the same 5 fits, paired t-test" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="not scored on the same fits \\(folds differ\\)"):
         compare(argparse.Namespace(**{**vars(args), "against": "other_folds"}))
+
+
+def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
+    """A teammate's clone holds whole_set/search/<study>/ but no storage: `best` answers from the
+    tracked results, and says the committed params already hold the tuned baseline and the chosen
+    model."""
+    import shutil
+
+    from tests.test_search import SEARCH_CMD
+    from tests.tiny_project import run
+
+    for name in ("params.yaml", "search.yaml"):
+        shutil.copy(PROJECT / "whole_set" / name, tmp_path / name)
+    shutil.copytree(PROJECT / "whole_set/search", tmp_path / "search")
+    (tmp_path / "search/studies.db").unlink(missing_ok=True)
+    for study, entry in (("tfidf_logreg", "baselines.tfidf_logreg"), ("swem_variations", None)):
+        answer = run([*SEARCH_CMD, "best", study], tmp_path).stdout.splitlines()
+        assert answer[0].startswith(f"search {study}: no storage holds the study")
+        if entry:
+            assert answer[-1] == f"The current {entry} is the best: nothing to promote."
+    versus = json.loads(
+        (PROJECT / "whole_set/search/swem_variations/versus_tfidf_logreg.json").read_text()
+    )
+    assert versus["fits"] == 5 and versus["against"]["model"] == "tfidf_logreg"
