@@ -135,7 +135,7 @@ def test_recurrent_folds_train_on_length_buckets_as_train_does():
     from reuters_rnn.batching import LengthBuckets
 
     raw = tiny_with_tfidf(length_buckets=[8, 16])
-    gru = {"cell": "gru", "units": [4], "embedding_dim": 4, "bidirectional": True, "epochs": 1}
+    gru = {"cell": "gru", "units": [2], "embedding_dim": 2, "epochs": 1}
     params = parse_params({**raw, "models": {"bigru": gru}, "report": {}})
     arrays = tiny_arrays()
     x, labels, onehot = arrays["x_train"], arrays["labels_train"], arrays["y_train"]
