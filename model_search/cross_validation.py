@@ -80,8 +80,8 @@ def cross_validate(
 ) -> dict:
     """Every (seed, fold) fit's held-out accuracy (and last training loss, and epochs run) in
     that order, seed-major; seconds spent in model.fit; and `stopped` when `report` asked to stop
-    (pruning) after some epoch. The model is compiled once, for the first fit; each later fit starts from
-    the weights a fresh build with its seed would have."""
+    (pruning) after some epoch. The model is compiled once, for the first fit; each later fit
+    starts from the weights a fresh build with its seed would have."""
     import keras
 
     from reuters_rnn.batching import predict
