@@ -116,7 +116,8 @@ def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
     """Under train.early_stopping each fit watches the last part of its fold's training
     newswires, stops after `patience` epochs without a better watched loss, and its held-out
     accuracy is the best epoch's."""
-    from model_search.cross_validation import cross_validate, folds, watched_part
+    from model_search.cross_validation import cross_validate, folds
+    from model_search.fold_fit import watched_part
 
     stopping = {"validation_fraction": 0.25, "patience": 2}
     params = parse_params(tiny_with_tfidf(epochs=60, early_stopping=stopping))
@@ -131,7 +132,8 @@ def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
 
 
 def test_recurrent_folds_train_on_length_buckets_as_train_does():
-    from model_search.cross_validation import batched, cross_validate
+    from model_search.cross_validation import cross_validate
+    from model_search.fold_fit import batched
     from reuters_rnn.batching import LengthBuckets
 
     raw = tiny_with_tfidf(length_buckets=[8, 16])
