@@ -102,8 +102,9 @@ class StudyMissing(SystemExit):
 
 def load(args: argparse.Namespace):
     """params, search file, space, study and its complete trials; one line if there are none."""
-    search = load_search(args.search_file, load_params())
-    params = searched_params(load_params(), search, args.search_file)
+    params = load_params()
+    search = load_search(args.search_file, params)
+    params = searched_params(params, search, args.search_file)
     space = space_named(search, args.space, args.search_file)
     name = args.study or args.space
     url = args.storage or search.storage

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from model_search.results import load, settings
 from reuters_rnn.atomic import write_json
@@ -28,12 +27,6 @@ def fits_of(identity: str) -> dict[str, Any]:
     end = identity.rindex("}") + 1  # the JSON, then the training arrays' sha256s
     facts = json.loads(identity[:end])
     return {**{key: facts[key] for key in SHARED}, "data": identity[end:]}
-
-
-def best_of(study: optuna.Study) -> optuna.trial.FrozenTrial:
-    return max(
-        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.value
-    )
 
 
 def described(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -58,7 +51,7 @@ def compare(args: argparse.Namespace) -> None:
             f"search: {study.study_name} and {other.study_name} were not scored on the same fits "
             f"({differ} differ), so their trials do not pair"
         )
-    best, rival = best_of(study), best_of(other)
+    best, rival = study.best_trial, other.best_trial
     difference, p = paired(best.user_attrs["accuracies"], rival.user_attrs["accuracies"])
     facts = {
         "best": described(study, best),

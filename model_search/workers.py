@@ -73,8 +73,9 @@ def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
     scored otherwise), and the training split: (x, labels)."""
     from model_search.cross_validation import training_split
 
-    search = load_search(args.search_file, load_params())
-    params = searched_params(load_params(), search, args.search_file)
+    params = load_params()
+    search = load_search(args.search_file, params)
+    params = searched_params(params, search, args.search_file)
     space = space_named(search, args.space, args.search_file)
     x, labels, data = training_split(args.data)
     identity = space_identity(search, args.space, params) + data
