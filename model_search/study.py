@@ -102,17 +102,27 @@ def enqueue_current(study: optuna.Study, params: Params, space) -> None:
         study.enqueue_trial(current, skip_if_exists=True)
 
 
+def setting(trial: optuna.trial.FrozenTrial) -> str | None:
+    """What a trial tries: a grid's candidate (its grid id, set before the objective draws the
+    name), else its parameters, drawn or queued; None for a trial cut before it drew any."""
+    if "grid_id" in trial.system_attrs:
+        return f"grid {trial.system_attrs['grid_id']}"
+    params = trial.params or trial.system_attrs.get("fixed_params")
+    return repr(sorted(params.items())) if params else None
+
+
 def requeue_interrupted(study: optuna.Study) -> None:
     """Queue again the trials an interrupted run left failed (Ctrl-C, a crash) whose settings no
-    other trial has scored or queued: a grid would otherwise skip that candidate for good."""
+    other trial has scored or queued: a grid would otherwise skip that candidate for good. A trial
+    cut before it drew a setting leaves nothing to rerun; a new trial takes its place."""
     trials = study.get_trials(deepcopy=False)
     retried = {t.system_attrs.get("failed_trial") for t in trials}
-    covered = {repr(t.params) for t in trials if t.state != TrialState.FAIL}
+    covered = {setting(t) for t in trials if t.state != TrialState.FAIL}
     for trial in trials:
         lost = trial.state == TrialState.FAIL and trial.number not in retried
-        if lost and repr(trial.params) not in covered:
+        if lost and setting(trial) is not None and setting(trial) not in covered:
             RetryHeartbeatStaleTrialCallback(max_retry=RETRIES)(study, trial)
-            covered.add(repr(trial.params))
+            covered.add(setting(trial))
 
 
 def state_counts(study: optuna.Study) -> Counter:
@@ -141,10 +151,11 @@ def stop_workers(workers: list, storage: RDBStorage, study: optuna.Study) -> Non
     running trial that names no worker, and no heartbeat would ever fail it: a live worker
     anywhere names its trial within milliseconds, so one still unnamed a second after the kill
     was one of these workers'."""
-    for process in workers:
+    started = [process for process in workers if process.pid is not None]
+    for process in started:
         process.kill()
         process.join()
-    pids = {process.pid for process in workers}
+    pids = {process.pid for process in started}
     unnamed = {t.number for t in study.get_trials(deepcopy=False) if "worker" not in t.user_attrs}
     time.sleep(1)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):

@@ -109,7 +109,11 @@ def _worker(args: argparse.Namespace, worker: int) -> None:
     """A worker process. Ctrl-C reaches the whole process group: the run's process alone acts on
     it (stopping TensorFlow mid-step from inside is not clean), and says it once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # blocked by the run while it started us
     work(args, worker)
+
+
+STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _interrupt(signum, frame) -> None:
@@ -119,6 +123,7 @@ def _interrupt(signum, frame) -> None:
 def run(args: argparse.Namespace) -> None:
     """Prepare the study (current model first, interrupted trials queued again), then run
     `--workers` worker processes on it, one core each."""
+    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: `kill <pid>` stops a background run
     params, search, space, storage, study, _ = join_study(args)
     enqueue_current(study, params, space)
     requeue_interrupted(study)
@@ -128,12 +133,17 @@ def run(args: argparse.Namespace) -> None:
         f"{list(params.train.seeds)} on the training split, {args.workers} worker(s) here",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C
     context = multiprocessing.get_context("spawn")  # no Keras state shared between workers
     workers = [context.Process(target=_worker, args=(args, i)) for i in range(args.workers)]
     try:
-        for process in workers:
-            process.start()
+        # Ctrl-C or SIGTERM while a worker starts waits until all have started: one cut between
+        # fork and handshake would leave a process no one stops, and print a child's traceback.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        try:
+            for process in workers:
+                process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
         for process in workers:
             process.join()
     except KeyboardInterrupt:
