@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,9 @@ def project(tmp_path, keras_home) -> Path:
     return make_project(tmp_path, keras_home)
 
 
-@pytest.fixture(scope="session")
-def reproduced_template(tmp_path_factory) -> tuple[Path, Path]:
-    """One tiny project run through `dvc repro` and committed, built once for the whole run:
-    the first xdist worker to need it builds it under a lock, the other waits and reuses it."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the folder all workers of this run share
+def build_reproduced(shared: Path) -> tuple[Path, Path]:
+    """One tiny project run through `dvc repro` and committed under `shared`, built once for
+    the whole run: the first caller builds it under a lock, any other waits and reuses it."""
     base, done = shared / "reproduced", shared / "reproduced.done"
     keras_home = base / "keras_home"
     with open(shared / "reproduced.lock", "w") as lock:
@@ -46,13 +43,39 @@ def reproduced_template(tmp_path_factory) -> tuple[Path, Path]:
         if not done.exists():
             shutil.rmtree(base, ignore_errors=True)  # a build cut short by a dead worker
             base.mkdir()
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setenv("KERAS_HOME", str(keras_home))
-                repo = make_project(base, keras_home)
-                run([*DVC, "repro"], repo)
-                commit_all(repo, "tiny run")
+            repo = make_project(base, keras_home)
+            run([*DVC, "repro"], repo, keras_home=keras_home)
+            commit_all(repo, "tiny run")
             done.touch()
     return base / "project", keras_home
+
+
+def shared_temp(tmp_path_factory) -> Path:
+    """The temporary folder all xdist workers of this run share."""
+    shared = tmp_path_factory.getbasetemp()
+    return shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reproduced_in_background(request, tmp_path_factory):
+    """Where a collected test needs the reproduced project, its build starts with the session,
+    beside the tests that do not need it (which run first), so that no worker waits for it."""
+    if not any("reproduced_template" in item.fixturenames for item in request.session.items):
+        yield
+        return
+    # A failed build is built again, and fails, in the first test that needs it.
+    build = threading.Thread(
+        target=lambda: build_reproduced(shared_temp(tmp_path_factory)), daemon=True
+    )
+    build.start()
+    yield
+    build.join()
+
+
+@pytest.fixture(scope="session")
+def reproduced_template(tmp_path_factory) -> tuple[Path, Path]:
+    """The reproduced tiny project and its Keras cache (see build_reproduced)."""
+    return build_reproduced(shared_temp(tmp_path_factory))
 
 
 @pytest.fixture
@@ -86,9 +109,8 @@ LONGEST = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that copy the reproduced tiny project last, the longest of them first: xdist
-    hands each worker a slice of the list, so the last worker builds the project while the
-    others run the tests that do not need it, instead of waiting for it."""
+    """The tests that copy the reproduced tiny project last, the longest of them first: its
+    build (reproduced_in_background) runs beside the tests that do not need it."""
 
     def order(item: pytest.Item) -> tuple[bool, bool]:
         copies_it = "reproduced_template" in item.fixturenames

@@ -125,7 +125,8 @@ def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
 def test_jax_backend_trains_and_evaluates(reproduced_project):
     pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
     project = reproduced_project
-    set_params(project, lambda p: p["train"].update(backend="jax"))
+    # Compiled, as the real run trains: op by op, JAX takes twice as long for the tiny LSTM.
+    set_params(project, lambda p: p["train"].update(backend="jax", jit_compile=True))
     set_params(project, lambda p: p["models"].pop("vanilla_rnn"))  # one training is enough
     set_params(project, lambda p: p["report"].update(comparisons=[]))
     result = run([*DVC, "repro"], project)

@@ -80,9 +80,15 @@ def make_project(tmp_path: Path, keras_home: Path, models: tuple[str, ...] = TIN
     return copy_project(tmp_path / "project", lambda params: params.update(fresh))
 
 
-def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run a command, echoing its output on failure so a red test says why."""
-    env = {**ENV, "KERAS_HOME": os.environ.get("KERAS_HOME", "")}
+def run(
+    cmd: list[str], cwd: Path, check: bool = True, keras_home: Path | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    """Run a command (with the test's $KERAS_HOME unless given one), echoing its output on
+    failure so a red test says why."""
+    env = {key: value for key, value in ENV.items() if key != "KERAS_HOME"}
+    home = keras_home or os.environ.get("KERAS_HOME")
+    if home:  # an empty KERAS_HOME would make Keras write keras.json into the working folder
+        env["KERAS_HOME"] = str(home)
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(
