@@ -8,6 +8,8 @@ import argparse
 import multiprocessing
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import optuna
 from optuna.trial import TrialState
@@ -120,6 +122,29 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+@contextmanager
+def stops_deferred() -> Iterator[None]:
+    """Ctrl-C or SIGTERM while the workers start takes effect once all have started: a cut
+    inside `Process.start()` would leave a child that no one stops, and that prints a traceback.
+
+    Blocked, the signals wait (and each child starts with them blocked, until `_worker`); one
+    that came just before, its Python handler still pending, is only noted."""
+    stopped = []
+    handlers = {stop: signal.getsignal(stop) for stop in STOPS}
+    for stop, handler in handlers.items():
+        if handler is not signal.SIG_IGN:  # a background job's ignored SIGINT stays ignored
+            signal.signal(stop, lambda signum, _: stopped.append(signum))
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        for stop, handler in handlers.items():
+            signal.signal(stop, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
+    if stopped:
+        raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> None:
     """Prepare the study (current model first, interrupted trials queued again), then run
     `--workers` worker processes on it, one core each."""
@@ -136,14 +161,9 @@ def run(args: argparse.Namespace) -> None:
     context = multiprocessing.get_context("spawn")  # no Keras state shared between workers
     workers = [context.Process(target=_worker, args=(args, i)) for i in range(args.workers)]
     try:
-        # Ctrl-C or SIGTERM while a worker starts waits until all have started: one cut between
-        # fork and handshake would leave a process no one stops, and print a child's traceback.
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
-        try:
+        with stops_deferred():
             for process in workers:
                 process.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
         for process in workers:
             process.join()
     except KeyboardInterrupt:

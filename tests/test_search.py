@@ -23,6 +23,7 @@ import sqlalchemy
 import yaml
 from optuna.trial import TrialState
 
+from model_search import workers
 from model_search.__main__ import command_line
 from model_search.candidates import spec_for
 from model_search.promotion import parse_settings, promotion
@@ -408,6 +409,23 @@ def test_a_search_in_the_background_stops_on_sigterm_as_on_ctrl_c(search_project
     assert search.returncode == 130 and "Traceback" not in out, out
     assert out.strip().splitlines()[-1].startswith("search grid: interrupted;")
     wait_until(lambda: group_gone(search.pid), 10, "the run's process group to empty")
+
+
+def test_a_stop_while_workers_start_takes_effect_once_they_have_started():
+    """SIGTERM sent, or its handler already pending, while workers start: the starting goes on,
+    the stop comes after it, and the run's own handlers and signal mask are back."""
+    previous = signal.signal(signal.SIGTERM, workers._interrupt)
+    started = []
+    try:
+        with pytest.raises(KeyboardInterrupt), workers.stops_deferred():
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)  # a handler pending
+            os.kill(os.getpid(), signal.SIGTERM)  # a signal that arrives now
+            started.append("all workers")
+        assert started == ["all workers"]
+        assert signal.getsignal(signal.SIGTERM) is workers._interrupt
+        assert not signal.pthread_sigmask(signal.SIG_BLOCK, []) & workers.STOPS
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def group_gone(group: int) -> bool:
