@@ -18,12 +18,11 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from model_search.candidates import section
-from model_search.search_file import load_search, searched_params, space_named
+from model_search.search_file import command_space
 from model_search.space import Choices, GridSpace
 from model_search.study import open_storage
 from model_search.summary import plots_yaml, summary_markdown
 from reuters_rnn.atomic import atomic_path
-from reuters_rnn.params import load_params
 from reuters_rnn.statistics import paired
 
 
@@ -102,10 +101,7 @@ class StudyMissing(SystemExit):
 
 def load(args: argparse.Namespace):
     """params, search file, space, study and its complete trials; one line if there are none."""
-    params = load_params()
-    search = load_search(args.search_file, params)
-    params = searched_params(params, search, args.search_file)
-    space = space_named(search, args.space, args.search_file)
+    params, search, space = command_space(args)
     name = args.study or args.space
     url = args.storage or search.storage
     missing = StudyMissing(

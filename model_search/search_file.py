@@ -21,7 +21,7 @@ from model_search.candidates import (
     spec_for,
 )
 from model_search.space import AnySpace, Choices, GridSpace, SearchFile, TpeSpace
-from reuters_rnn.params import Params, ParamsError, parse_params
+from reuters_rnn.params import Params, ParamsError, load_params, parse_params
 
 
 def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
@@ -160,6 +160,15 @@ def searched_params(params: Params, search: SearchFile, path: str | Path) -> Par
         return params
     train = {**params.train.model_dump(), "seeds": list(search.seeds)}
     return parse_params({**params.model_dump(), "train": train}, str(path))
+
+
+def command_space(args) -> tuple[Params, SearchFile, TpeSpace | GridSpace]:
+    """What a search command (`args`: search_file, space) works with: params.yaml as the search
+    trains with it, the checked search file, and the space it names."""
+    params = load_params()
+    search = load_search(args.search_file, params)
+    space = space_named(search, args.space, args.search_file)
+    return searched_params(params, search, args.search_file), search, space
 
 
 def space_identity(search: SearchFile, name: str, params: Params) -> str:

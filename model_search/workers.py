@@ -15,7 +15,7 @@ import optuna
 from optuna.trial import TrialState
 
 from model_search.objective import objective_for
-from model_search.search_file import load_search, searched_params, space_identity, space_named
+from model_search.search_file import command_space, space_identity
 from model_search.study import (
     DONE,
     counted,
@@ -29,7 +29,6 @@ from model_search.study import (
     trial_budget,
 )
 from reuters_rnn.backend import import_keras, use_backend
-from reuters_rnn.params import load_params
 
 
 def minutes(seconds: float) -> str:
@@ -75,10 +74,7 @@ def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
     scored otherwise), and the training split: (x, labels)."""
     from model_search.cross_validation import training_split
 
-    params = load_params()
-    search = load_search(args.search_file, params)
-    params = searched_params(params, search, args.search_file)
-    space = space_named(search, args.space, args.search_file)
+    params, search, space = command_space(args)
     x, labels, data = training_split(args.data)
     identity = space_identity(search, args.space, params) + data
     storage = open_storage(args.storage or search.storage, search)
