@@ -212,11 +212,13 @@ def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
         shutil.copy(PROJECT / "whole_set" / name, tmp_path / name)
     shutil.copytree(PROJECT / "whole_set/search", tmp_path / "search")
     (tmp_path / "search/studies.db").unlink(missing_ok=True)
-    for study, entry in (("tfidf_logreg", "baselines.tfidf_logreg"), ("swem_variations", None)):
+    for study, entry in (
+        ("tfidf_logreg", "baselines.tfidf_logreg"),
+        ("swem_variations", "models.swem"),  # searched at 64 dimensions; 128 promoted since
+    ):
         answer = run([*SEARCH_CMD, "best", study], tmp_path).stdout.splitlines()
         assert answer[0].startswith(f"search {study}: no storage holds the study")
-        if entry:
-            assert answer[-1] == f"The current {entry} is the best: nothing to promote."
+        assert answer[-1] == f"The current {entry} is the best: nothing to promote."
     versus = json.loads(
         (PROJECT / "whole_set/search/swem_variations/versus_tfidf_logreg.json").read_text()
     )
