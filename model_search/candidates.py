@@ -43,8 +43,8 @@ def trained_as(spec: ModelSpec | Section, params: Params) -> dict[str, Any]:
         return spec.model_dump()
     return {
         **spec.model_dump(),
-        "epochs": spec.epochs or params.train.epochs,
-        "learning_rate": spec.learning_rate or params.train.learning_rate,
+        "epochs": spec.trained_epochs(params.train),
+        "learning_rate": spec.trained_learning_rate(params.train),
     }
 
 

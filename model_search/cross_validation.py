@@ -1,9 +1,9 @@
 """The training split alone -> repeated k-fold cross-validation accuracy of one model spec.
 
 The protocol model search scores every trial with: fold k holds out every k-th training newswire,
-each fold is trained once per seed, models are built and compiled by reuters_rnn.models exactly as
-train builds them, and with train.early_stopping they stop as train stops them (watching the last
-part of the fold's training newswires). A baseline is fitted once per fold by the baseline stage's
+each fold is trained once per seed, by the train stage's own recipe (reuters_rnn.recipe: built,
+batched, watched and stopped as `train` does it; under train.early_stopping the last part of the
+fold's training newswires is watched). A baseline is fitted once per fold by the baseline stage's
 builder. Only x_train and labels_train are read (checked against prepare's manifest): the test
 split is never opened. Keras loads on the first cross_validate: choose the backend first.
 """
@@ -11,8 +11,8 @@ split is never opened. Keras loads on the first cross_validate: choose the backe
 from __future__ import annotations
 
 import json
-import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,18 +46,40 @@ def folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
 Report = Callable[[int, float], bool]  # (step, held-out accuracy) -> stop this trial?
 
 
+# A worker's TF-IDF matrices by (data, fold, vectorizer setting): a trial that changes only the
+# classifier's keys (C, class weights) reuses its folds' features instead of recomputing them.
+_FEATURES: OrderedDict[tuple, tuple] = OrderedDict()
+FEATURES_KEPT = 40  # about 1 GB for the whole set's folds with word triples
+
+
+def fold_features(spec, x: np.ndarray, train: np.ndarray, held: np.ndarray, key: tuple) -> tuple:
+    """baselines.features of one fold, from the worker's cache when it holds them."""
+    from reuters_rnn.baselines import features
+
+    if key in _FEATURES:
+        _FEATURES.move_to_end(key)
+        return _FEATURES[key]
+    found = _FEATURES[key] = features(spec, x[train], x[held])
+    while len(_FEATURES) > FEATURES_KEPT:
+        _FEATURES.popitem(last=False)
+    return found
+
+
 def cross_validate_baseline(
     spec, params: Params, x: np.ndarray, labels: np.ndarray, k: int
 ) -> dict:
     """A baseline's held-out accuracy per fold, fitted as the baseline stage fits it. Its fit is
     deterministic, so each fold is fitted once and its accuracy stands for every seed: the list
     pairs fit for fit with a neural model's (seed-major)."""
-    from reuters_rnn.baselines import fit_predict
+    from reuters_rnn.baselines import fit_predict, vectorizer_key
 
     accuracies: list[float] = []
     start = time.perf_counter()
-    for train, held in folds(len(x), k):
-        predicted = fit_predict(spec, x[train], labels[train], x[held]).argmax(axis=1)
+    data = (len(x), hash(x.tobytes()), k)
+    for fold, (train, held) in enumerate(folds(len(x), k)):
+        setting = vectorizer_key(spec)
+        cached = fold_features(spec, x, train, held, (data, fold, setting)) if setting else None
+        predicted = fit_predict(spec, x[train], labels[train], x[held], cached).argmax(axis=1)
         accuracies.append(float((predicted == labels[held]).mean()))
     seconds = time.perf_counter() - start
     return {
@@ -77,78 +99,65 @@ def cross_validate(
     labels: np.ndarray,
     k: int,
     report: Report | None = None,
+    fitted: Callable | None = None,
 ) -> dict:
     """Every (seed, fold) fit's held-out accuracy (and last training loss, and epochs run) in
     that order, seed-major; seconds spent in model.fit; and `stopped` when `report` asked to stop
-    (pruning) after some epoch. The model is compiled once, for the first fit; each later fit
-    starts from the weights a fresh build with its seed would have."""
+    (pruning) after some epoch. Each fit is the train stage's (reuters_rnn.recipe), on the fold's
+    training newswires; the model is compiled once, for the first fit, and each later fit starts
+    from the weights a fresh build with its seed would have. `fitted(net)` sees each fit's model
+    after its fit (to keep or inspect it)."""
     import keras
 
-    from model_search.fold_fit import batched, keep_best, start_over, watched_part
-    from reuters_rnn.batching import predict
-    from reuters_rnn.models import build_model, compile_model, length_buckets, model_inputs
+    from reuters_rnn.recipe import Recipe
 
+    recipe = Recipe(params, model, spec)
     onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
-    inputs = model_inputs(spec, x)
-    buckets = length_buckets(spec, params.train.length_buckets)
-    length = None if buckets else x.shape[1]  # buckets: any length, as train builds it
-    epochs = spec.epochs or params.train.epochs
-    learning_rate = spec.learning_rate or params.train.learning_rate
     accuracies: list[float] = []
     losses: list[float] = []  # each fit's last training loss
     epochs_run: list[int] = []  # each fit's epochs (fewer than `epochs` when it stopped early)
-    fit_seconds = 0.0
-    net = None
+    fit_seconds, net, stopped = 0.0, None, []
     for seed in params.train.seeds:
         for train, held in folds(len(x), k):
-            fitted, watched = watched_part(train, params)
-            keras.utils.set_random_seed(seed)
-            fresh = build_model(model, spec, length, NUM_CLASSES, params.data.num_words)
+            fold = {"x_train": x[train], "y_train": onehot[train], "labels_train": labels[train]}
+            if report or params.train.early_stopping:  # watched each epoch; else only trained
+                fold |= {"x_test": x[held], "y_test": onehot[held], "labels_test": labels[held]}
+            data, watched = recipe.watched(fold)
             if net is None:  # the trial's first fit: compiled as train compiles it
-                steps = 1 if buckets else math.ceil(len(fitted) / params.train.batch_size)
-                net = compile_model(
-                    fresh, learning_rate, steps, params.train.jit_compile, spec.label_smoothing
-                )
-            else:  # later fits reuse the compiled steps, from where `fresh` starts
-                start_over(net, fresh)
-            offset, stopped = len(accuracies) * STEPS_PER_FIT, []
+                net = recipe.build(seed, data["x_train"])
+            else:  # later fits reuse the compiled steps, from where a new build starts
+                recipe.restart(net, seed)
+            _, _, callbacks = recipe.callbacks([], watched if "x_test" in data else None)
+            if report:
+                offset = len(accuracies) * STEPS_PER_FIT
 
-            def watch(epoch: int, logs: dict, net=net, offset=offset, stopped=stopped) -> None:
-                if report(offset + epoch + 1, float(logs["val_accuracy"])):
-                    stopped.append(epoch + 1)
-                    net.stop_training = True
+                def watch(epoch: int, logs: dict, net=net, offset=offset) -> None:
+                    if report(offset + epoch + 1, float(logs["val_accuracy"])):
+                        stopped.append(epoch + 1)
+                        net.stop_training = True
 
-            callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=watch)] if report else []
-            if watched is not None:
-                callbacks.append(keep_best(params, spec))
-            look_at = held if watched is None else watched
-            batches = batched(inputs, onehot, fitted, look_at, buckets, seed, params)
+                callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=watch))
             start = time.perf_counter()
-            history = net.fit(
-                **batches,
-                # Without pruning or early stopping, the held-out set is scored once, at the end.
-                validation_freq=1 if report or watched is not None else epochs,
-                epochs=epochs,
-                callbacks=callbacks,
-                verbose=0,
-            )
+            history = recipe.fit(net, data, seed, callbacks)
             fit_seconds += time.perf_counter() - start
-            if watched is None:
-                accuracies.append(float(history.history["val_accuracy"][-1]))
-            else:  # the best epoch's weights are back: score them on the fold's held-out part
-                predicted = predict(net, inputs[held], buckets, params.data.padding)
-                accuracies.append(float((predicted.argmax(axis=1) == labels[held]).mean()))
+            if fitted:
+                fitted(net)
+            predicted = recipe.predict(net, x[held]).argmax(axis=1)
+            accuracies.append(float((predicted == labels[held]).mean()))
             losses.append(float(history.history["loss"][-1]))
             epochs_run.append(len(history.history["loss"]))
             if stopped:
-                break
-        else:
-            continue
-        break
+                return {
+                    "accuracies": accuracies,
+                    "losses": losses,
+                    "fit_seconds": fit_seconds,
+                    "epochs": epochs_run,
+                    "stopped": True,
+                }
     return {
         "accuracies": accuracies,
         "losses": losses,
         "fit_seconds": fit_seconds,
         "epochs": epochs_run,
-        "stopped": bool(stopped),
+        "stopped": False,
     }

@@ -1,6 +1,10 @@
 """Non-recurrent reference models (`baselines:` in params.yaml): one scikit-learn builder per
 baseline kind, fitted on the word ids as documents. The baseline stage and model search's
 cross-validation both fit through fit_predict, so a searched setting is the one the stage runs.
+
+A TF-IDF baseline is two steps, the features (TfidfVectorizer) and the classifier; the search
+computes a fold's features once per vectorizer setting and hands them in (`features`), which
+gives the same numbers as fitting both steps here.
 """
 
 from __future__ import annotations
@@ -8,35 +12,58 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.special import softmax
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
 
 from reuters_rnn.dataset import NUM_CLASSES
-from reuters_rnn.specs import MajoritySpec, TfidfLogregSpec
+from reuters_rnn.specs import MajoritySpec, TfidfLogregSpec, TfidfSpec, TfidfSvmSpec
 
 
-def tfidf_logreg(spec: TfidfLogregSpec):
-    """TF-IDF over word n-grams, then multinomial logistic regression. Newton-CG solves the same
-    problem as scikit-learn's default lbfgs in fewer passes over a wide sparse matrix: on a fold
-    of the whole set, 21 s vs 44 s with bigrams (105,461 features), 5.1 s vs 8.9 s without."""
-    vectorizer = TfidfVectorizer(
+def vectorizer(spec: TfidfSpec) -> TfidfVectorizer:
+    """TF-IDF over word n-grams of the word ids (each id one token)."""
+    return TfidfVectorizer(
         token_pattern=r"\S+",
         ngram_range=(1, spec.ngram_max),
         sublinear_tf=spec.sublinear_tf,
         min_df=spec.min_df,
         max_features=spec.max_features,
     )
-    solver = LogisticRegression(C=spec.C, solver="newton-cg", max_iter=spec.max_iter)
-    return make_pipeline(vectorizer, solver)
 
 
-# One builder per baseline kind (specs.BASELINE_KINDS holds their specs).
+def vectorizer_key(spec) -> tuple | None:
+    """What decides a baseline's features (equal keys, equal matrices); None without TF-IDF."""
+    if not isinstance(spec, TfidfSpec):
+        return None
+    return (spec.ngram_max, spec.sublinear_tf, spec.min_df, spec.max_features)
+
+
+def tfidf_logreg(spec: TfidfLogregSpec) -> LogisticRegression:
+    """Multinomial logistic regression. Newton-CG solves the same problem as scikit-learn's
+    default lbfgs in fewer passes over a wide sparse matrix (docs/whole-set.md: the solvers)."""
+    return LogisticRegression(C=spec.C, solver="newton-cg", max_iter=spec.max_iter)
+
+
+def tfidf_svm(spec: TfidfSvmSpec) -> LinearSVC:
+    """A linear SVM per topic against the rest (liblinear's dual coordinate descent, whose
+    shuffled order is seeded: the same fit every time)."""
+    weight = None if spec.class_weight == "none" else spec.class_weight
+    return LinearSVC(C=spec.C, class_weight=weight, max_iter=spec.max_iter, random_state=0)
+
+
+# One classifier per baseline kind (specs.BASELINE_KINDS holds their specs).
 BUILDERS: dict[type, Callable] = {
     MajoritySpec: lambda spec: DummyClassifier(strategy="most_frequent"),
     TfidfLogregSpec: tfidf_logreg,
+    TfidfSvmSpec: tfidf_svm,
 }
+
+
+def has_probabilities(spec) -> bool:
+    """Whether a baseline's scores are probabilities (an SVM's are margins: no log loss)."""
+    return not isinstance(spec, TfidfSvmSpec)
 
 
 def as_documents(x: np.ndarray) -> list[str]:
@@ -44,11 +71,35 @@ def as_documents(x: np.ndarray) -> list[str]:
     return [" ".join(str(int(w)) for w in row if w) for row in x[..., 0]]
 
 
-def fit_predict(spec, x_train: np.ndarray, labels: np.ndarray, x_held: np.ndarray) -> np.ndarray:
-    """Fit on (x_train, labels); each x_held newswire's probability of every topic."""
+def features(spec, x_train: np.ndarray, x_held: np.ndarray) -> tuple:
+    """What the classifier fits on and scores: TF-IDF matrices, or the documents themselves."""
+    train, held = as_documents(x_train), as_documents(x_held)
+    if not isinstance(spec, TfidfSpec):
+        return train, held
+    tfidf = vectorizer(spec)
+    return tfidf.fit_transform(train), tfidf.transform(held)
+
+
+def fit_predict(
+    spec,
+    x_train: np.ndarray,
+    labels: np.ndarray,
+    x_held: np.ndarray,
+    fitted_features: tuple | None = None,
+) -> np.ndarray:
+    """Fit on (x_train, labels); each x_held newswire's probability of every topic (an SVM's
+    softmax of its margins: the same argmax, not calibrated). `fitted_features`: this fold's
+    `features(spec, x_train, x_held)`, when the caller already has them."""
+    train, held = fitted_features or features(spec, x_train, x_held)
     model = BUILDERS[type(spec)](spec)
-    model.fit(as_documents(x_train), labels)
-    seen = model.predict_proba(as_documents(x_held))
-    probabilities = np.zeros((len(seen), NUM_CLASSES))
-    probabilities[:, model.classes_] = seen
-    return probabilities
+    model.fit(train, labels)
+    if hasattr(model, "predict_proba"):
+        seen = model.predict_proba(held)
+    else:
+        margins = model.decision_function(held)
+        if margins.ndim == 1:  # two topics: one margin, for the second
+            margins = np.stack([-margins, margins], axis=1)
+        seen = softmax(margins, axis=1)
+    scores = np.zeros((len(seen), NUM_CLASSES))
+    scores[:, model.classes_] = seen
+    return scores

@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -31,12 +32,45 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
-def code_hashes() -> dict[str, str]:
+def imported_code(module: str, seen: set[str] | None = None) -> set[str]:
+    """The pipeline's modules (as project-relative paths: `reuters_rnn/models.py`) that `module`
+    (`stages.train`) is and imports, transitively, at the top or inside functions: the code its
+    stage runs, as dvc.yaml lists it in the stage's deps."""
+    seen = set() if seen is None else seen
+    path = f"{module.replace('.', '/')}.py"
+    seen.add(path)
+    for node in ast.walk(ast.parse((PROJECT / path).read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            ours = name.startswith(tuple(f"{package}." for package in CODE))
+            if ours and f"{name.replace('.', '/')}.py" not in seen:
+                imported_code(name, seen)
+    return seen
+
+
+def code_hashes(files: set[str] | None = None) -> dict[str, str]:
+    """sha256 of each pipeline module (of `files` only, when given), by project-relative path."""
     return {
         f"{package}/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
         for package in CODE
         for path in sorted((PROJECT / package).glob("*.py"))
+        if files is None or f"{package}/{path.name}" in files
     }
+
+
+def project_relative(path: str | Path) -> str:
+    """A path as the project root names it (`stages/report.py`), wherever the DVC project that
+    declares it lives (whole_set/ declares `../stages/report.py`); others as they resolve."""
+    resolved = Path(path).resolve()
+    return (
+        resolved.relative_to(PROJECT).as_posix()
+        if resolved.is_relative_to(PROJECT)
+        else str(resolved)
+    )
 
 
 def _declared(stage: str) -> tuple[list[str], set[str]] | None:
@@ -47,7 +81,11 @@ def _declared(stage: str) -> tuple[list[str], set[str]] | None:
         with Repo() as repo:
             (found,) = repo.stage.collect(stage)
         keys = [key for dep in found.deps if hasattr(dep, "params") for key in dep.params]
-        files = {str(Path(dep.def_path)) for dep in found.deps if not hasattr(dep, "params")}
+        files = {
+            project_relative(Path(found.wdir, dep.def_path))
+            for dep in found.deps
+            if not hasattr(dep, "params")
+        }
         return keys, files
     except Exception:  # outside DVC, or the stage is gone from dvc.yaml: everything counts
         return None

@@ -163,10 +163,10 @@ class Params(Section):
         return self
 
     def epochs(self, model: str) -> int:
-        return self.models[model].epochs or self.train.epochs
+        return self.models[model].trained_epochs(self.train)
 
     def learning_rate(self, model: str) -> float:
-        return self.models[model].learning_rate or self.train.learning_rate
+        return self.models[model].trained_learning_rate(self.train)
 
 
 def _where(loc: tuple) -> str:

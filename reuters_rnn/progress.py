@@ -19,12 +19,13 @@ import pandas as pd
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Keep each epoch's train and held-out accuracy and loss as rows, and print one line at most
-    every `every` seconds ($PROGRESS_EVERY, default 10; 0: every epoch) and at the end: epoch,
-    metrics and time left. The loss kept is the cross-entropy of the true topics: Keras's loss,
-    or with label smoothing the `cross_entropy` metric compile_model adds."""
+    """Keep each epoch's train and held-out accuracy and loss as rows (the held-out one when the
+    fit watches a held-out part), and print one line at most every `every` seconds
+    ($PROGRESS_EVERY, default 10; 0: every epoch) and at the end: epoch, metrics and time left;
+    nothing without a label (a search's fold). The loss kept is the cross-entropy of the true
+    topics: Keras's loss, or with label smoothing the `cross_entropy` metric compile_model adds."""
 
-    def __init__(self, label: str, epochs: int, held_out: str, rows: list[dict]) -> None:
+    def __init__(self, label: str | None, epochs: int, held_out: str, rows: list[dict]) -> None:
         super().__init__()
         self.label, self.epochs, self.held_out, self.rows = label, epochs, held_out, rows
         self.every = float(os.environ.get("PROGRESS_EVERY", 10))
@@ -46,6 +47,8 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = {k: float(v) for k, v in (logs or {}).items()}
         for prefix, split in (("", "train"), ("val_", self.held_out)):
+            if f"{prefix}accuracy" not in logs:
+                continue
             self.rows.append(
                 {
                     "epoch": epoch + 1,
@@ -57,7 +60,7 @@ class EpochLog(keras.callbacks.Callback):
         now = time.perf_counter()
         if self.first_epoch is None:
             self.first_epoch, self.first_epoch_ended, self.after_first = epoch, time.time(), now
-        if now - self.shown < self.every and epoch + 1 < self.epochs:
+        if self.label is None or (now - self.shown < self.every and epoch + 1 < self.epochs):
             return
         self.shown = now
         shown = ", ".join(

@@ -15,12 +15,14 @@ from pathlib import Path
 import pandas as pd
 
 from reuters_rnn.dataset import sha256_of
-from reuters_rnn.guard import code_hashes
+from reuters_rnn.guard import code_hashes, imported_code
 from reuters_rnn.params import Params
 
 
 def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path) -> str:
-    """Everything that decides a training's result: a backup is resumed only if this matches."""
+    """Everything that decides a training's result: a backup is resumed, and a saved seed kept,
+    only if this matches. Its code is what the train stage runs (an edit to the report keeps
+    every trained seed)."""
     manifest = (Path(data_dir) / "manifest.json").read_text()
     ignored = ("seeds", "resume", "checkpoint_every")
     identity = {
@@ -29,7 +31,7 @@ def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path)
         "train": {k: v for k, v in params.train.model_dump().items() if k not in ignored},
         "seed": seed,
         "data": hashlib.sha256(manifest.encode()).hexdigest(),
-        "code": code_hashes(),
+        "code": code_hashes(imported_code("stages.train")),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 

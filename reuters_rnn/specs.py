@@ -54,6 +54,14 @@ class ModelSpec(Section):
     learning_rate: Annotated[Number, Field(gt=0, le=MAX_LEARNING_RATE)] | None = None
     label_smoothing: Annotated[Number, Field(ge=0, lt=1)] = 0.0
 
+    def trained_epochs(self, train: Any) -> int:
+        """The epochs this model trains: its own, or train.epochs."""
+        return self.epochs or train.epochs
+
+    def trained_learning_rate(self, train: Any) -> float:
+        """The learning rate it trains with: its own, or train.learning_rate."""
+        return self.learning_rate or train.learning_rate
+
 
 class RecurrentSpec(ModelSpec):
     """The published family: recurrent layers over the word ids, then Dense softmax."""
@@ -142,23 +150,43 @@ class MajoritySpec(Section):
     kind: Literal["majority"]
 
 
-class TfidfLogregSpec(Section):
-    """TF-IDF over word n-grams, then multinomial logistic regression (scikit-learn)."""
+class TfidfSpec(Section):
+    """The TF-IDF features the linear baselines share: word n-grams of the word ids."""
 
-    kind: Literal["tfidf_logreg"]
-    C: Annotated[Number, Field(gt=0)] = 1.0  # inverse regularization strength
+    kind: str
     ngram_max: Annotated[StrictInt, Field(ge=1, le=5)] = 1  # 2: single words and adjacent pairs
     sublinear_tf: StrictBool = True  # 1 + log(count) instead of the count
     min_df: Annotated[StrictInt, Field(ge=1, le=1000)] = 1  # n-grams in fewer newswires are dropped
     max_features: Annotated[StrictInt, Field(ge=1, le=10_000_000)] | None = None  # most frequent
+
+
+class TfidfLogregSpec(TfidfSpec):
+    """TF-IDF over word n-grams, then multinomial logistic regression (scikit-learn)."""
+
+    kind: Literal["tfidf_logreg"]
+    C: Annotated[Number, Field(gt=0)] = 1.0  # inverse regularization strength
+    max_iter: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000
+
+
+class TfidfSvmSpec(TfidfSpec):
+    """TF-IDF over word n-grams, then a linear support vector machine, one topic against the rest
+    (scikit-learn's LinearSVC: squared hinge loss, L2 penalty). Its scores are margins, not
+    probabilities: accuracy and F1 are defined, log loss is not (reported empty)."""
+
+    kind: Literal["tfidf_svm"]
+    C: Annotated[Number, Field(gt=0)] = 1.0  # inverse regularization strength
+    class_weight: Literal["none", "balanced"] = "none"  # balanced: rare topics weigh more
     max_iter: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000
 
 
 BASELINE_KINDS: dict[str, type[Section]] = {
     "majority": MajoritySpec,
     "tfidf_logreg": TfidfLogregSpec,
+    "tfidf_svm": TfidfSvmSpec,
 }
 AnyBaselineSpec = Annotated[
-    Annotated[MajoritySpec, Tag("majority")] | Annotated[TfidfLogregSpec, Tag("tfidf_logreg")],
+    Annotated[MajoritySpec, Tag("majority")]
+    | Annotated[TfidfLogregSpec, Tag("tfidf_logreg")]
+    | Annotated[TfidfSvmSpec, Tag("tfidf_svm")],
     _by_kind(BASELINE_KINDS),
 ]

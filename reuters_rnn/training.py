@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from reuters_rnn.backend import import_keras, use_backend
-from reuters_rnn.dataset import NUM_CLASSES, held_out_name, holdout, load_prepared, sha256_of
+from reuters_rnn.dataset import NUM_CLASSES, holdout, load_prepared, sha256_of
 from reuters_rnn.failure import DiskFull
 from reuters_rnn.params import Params
 from reuters_rnn.run_state import clear_stale_backup, lock_backup, run_fingerprint
@@ -70,65 +70,30 @@ def save_outputs(model, probabilities: np.ndarray, out_dir: Path, seed: int) -> 
 
 
 def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
-    """Build (or restore from the backup) and fit one (model, seed); the model, its epoch log, the
-    epochs a backup saved and the early stopping (None without it).
+    """Build (or restore from the backup) and fit one (model, seed) by its Recipe; the model, its
+    epoch log, the epochs a backup saved and the early stopping (None without it).
 
     With train.early_stopping, the last part of the training split is held back and watched (the
     curves show it as `early-stopping`); the held-out split is only predicted at the end. With
     train.length_buckets, batches of similar lengths (reuters_rnn.batching).
     """
-    keras = import_keras()
+    from reuters_rnn.progress import Backup, restore
+    from reuters_rnn.recipe import Recipe
 
-    from reuters_rnn.batching import LengthBuckets
-    from reuters_rnn.models import build_model, compile_model, length_buckets, model_inputs
-    from reuters_rnn.progress import Backup, EpochLog, KeepBest, StopOnNonFinite, restore
-
-    spec, epochs, train = params.models[model_name], params.epochs(model_name), params.train
-    stopping = train.early_stopping
-    data = holdout(arrays, stopping.validation_fraction) if stopping else arrays
-    watched = "early-stopping" if stopping else held_out_name(train.validation_split)
-    buckets = length_buckets(spec, train.length_buckets)
-    keras.utils.set_random_seed(seed)
+    recipe = Recipe.of(params, model_name)
+    data, watched = recipe.watched(arrays)
+    import_keras().utils.set_random_seed(seed)  # before a restore too (recipe.build sets it)
     restored, best = restore(backup), None
     if restored:
         model, done, rows, best = restored
         print(f"train {model_name} seed {seed}: resuming after epoch {done}", flush=True)
     else:
         done, rows = 0, []
-        length = None if buckets else data["x_train"].shape[1]  # buckets: any length
-        model = build_model(model_name, spec, length, NUM_CLASSES, params.data.num_words)
-        # Without buckets, one compiled call per epoch; buckets change the shape batch to batch.
-        steps = 1 if buckets else math.ceil(len(data["x_train"]) / train.batch_size)
-        compile_model(
-            model, params.learning_rate(model_name), steps, train.jit_compile, spec.label_smoothing
-        )
-    progress = EpochLog(f"train {model_name} seed {seed}", epochs, watched, rows)
-    keep_best = KeepBest(stopping.patience, watched, rows, best) if stopping else None
-    x, x_watched = model_inputs(spec, data["x_train"]), model_inputs(spec, data["x_test"])
-    if buckets:
-        pad = params.data.padding
-        batches = {
-            "x": LengthBuckets(x, data["y_train"], train.batch_size, buckets, pad, seed, done),
-            "validation_data": LengthBuckets(x_watched, data["y_test"], len(x), buckets, pad),
-        }
-    else:
-        batches = {
-            "x": x,
-            "y": data["y_train"],
-            "batch_size": train.batch_size,
-            "validation_data": (x_watched, data["y_test"]),
-            # The held-out curves in one batch: the same numbers, 5-10 % less time per epoch
-            # (docs/speed.md).
-            "validation_batch_size": len(x_watched),
-        }
-    callbacks = [StopOnNonFinite(), progress, *([keep_best] if keep_best else [])]
-    model.fit(
-        **batches,
-        initial_epoch=done,
-        epochs=epochs,
-        callbacks=[*callbacks, Backup(backup, train.checkpoint_every, rows, keep_best)],
-        verbose=0,
-    )
+        model = recipe.build(seed, data["x_train"])
+    label = f"train {model_name} seed {seed}"
+    progress, keep_best, callbacks = recipe.callbacks(rows, watched, label, best)
+    backup_every = Backup(backup, params.train.checkpoint_every, rows, keep_best)
+    recipe.fit(model, data, seed, [*callbacks, backup_every], done)
     return model, progress, done, keep_best
 
 
@@ -149,9 +114,8 @@ def train_seed(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     label = f"train {model_name} seed {seed}"
     backup = Path(backups) / f"{model_name}-{seed}"
-    import_keras()  # quietly, before reuters_rnn.models imports it
-    from reuters_rnn.batching import predict
-    from reuters_rnn.models import length_buckets, model_inputs
+    import_keras()  # quietly, before reuters_rnn.recipe imports it
+    from reuters_rnn.recipe import Recipe
 
     with lock_backup(backup, label):
         fingerprint = run_fingerprint(params, model_name, seed, data_dir)
@@ -170,10 +134,8 @@ def train_seed(
             shutil.rmtree(backup, ignore_errors=True)  # a diverged state is nothing to resume
             return {"seed": seed, "failed": failure}
         # Evaluation where the model already is: evaluate scores these without loading Keras.
-        spec = params.models[model_name]
-        buckets = length_buckets(spec, params.train.length_buckets)
-        inputs = model_inputs(spec, arrays["x_test"])
-        save_outputs(model, predict(model, inputs, buckets, params.data.padding), out_dir, seed)
+        probabilities = Recipe.of(params, model_name).predict(model, arrays["x_test"])
+        save_outputs(model, probabilities, out_dir, seed)
         shutil.rmtree(backup, ignore_errors=True)
     return {
         "seed": seed,

@@ -1,8 +1,9 @@
 """baseline: the prepared split -> held-out metrics and per-newswire predictions of a
 non-recurrent reference model.
 
-`majority` always predicts the most frequent training topic; `tfidf_logreg` is scikit-learn's
-TF-IDF over the word ids followed by logistic regression. Same split, same scoring as evaluate.
+`majority` always predicts the most frequent training topic; `tfidf_logreg` and `tfidf_svm` are
+scikit-learn's TF-IDF over the word ids followed by logistic regression or a linear SVM. Same
+split, same scoring as evaluate (an SVM's margins are no probabilities: its loss is left empty).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.baselines import fit_predict
+from reuters_rnn.baselines import fit_predict, has_probabilities
 from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
 from reuters_rnn.failure import run_stage
 from reuters_rnn.guard import InputsGuard
@@ -25,7 +26,10 @@ def run_baseline(spec, arrays: dict[str, np.ndarray]) -> tuple[dict[str, float],
     """Fit on the training split, score on the held-out split; the metrics and the predicted
     topic of each held-out newswire."""
     probabilities = fit_predict(spec, arrays["x_train"], arrays["labels_train"], arrays["x_test"])
-    return score(arrays["labels_test"], probabilities), probabilities.argmax(axis=1)
+    scores = score(arrays["labels_test"], probabilities)
+    if not has_probabilities(spec):
+        scores["loss"] = None
+    return scores, probabilities.argmax(axis=1)
 
 
 def main() -> None:

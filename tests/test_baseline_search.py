@@ -113,38 +113,15 @@ def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
     """Under train.early_stopping each fit watches the last part of its fold's training
     newswires, stops after `patience` epochs without a better watched loss, and its held-out
     accuracy is the best epoch's."""
-    from model_search.cross_validation import cross_validate, folds
-    from model_search.fold_fit import watched_part
+    from model_search.cross_validation import cross_validate
 
     stopping = {"validation_fraction": 0.25, "patience": 2}
     params = parse_params(tiny_with_tfidf(epochs=60, early_stopping=stopping))
-    fitted, watched = watched_part(folds(160, 2)[0][0], params)
-    assert len(fitted) == 60 and len(watched) == 20 and fitted.max() < watched.min()
-    assert watched_part(np.arange(10), parse_params(tiny_with_tfidf()))[1] is None
     spec = spec_for(params, "swem", {"learning_rate": 0.05})
     arrays = tiny_arrays()
     result = cross_validate(spec, params, "swem", arrays["x_train"], arrays["labels_train"], 2)
     assert all(epochs < 60 for epochs in result["epochs"])  # stopped, far before the cap
     assert len(result["accuracies"]) == 2 and min(result["accuracies"]) > 0.5
-
-
-def test_recurrent_folds_train_on_length_buckets_as_train_does():
-    from model_search.cross_validation import cross_validate
-    from model_search.fold_fit import batched
-    from reuters_rnn.batching import LengthBuckets
-
-    raw = tiny_with_tfidf(length_buckets=[8, 16])
-    gru = {"cell": "gru", "units": [2], "embedding_dim": 2, "epochs": 1}
-    params = parse_params({**raw, "models": {"bigru": gru}, "report": {}})
-    arrays = tiny_arrays()
-    x, labels, onehot = arrays["x_train"], arrays["labels_train"], arrays["y_train"]
-    split = np.arange(100), np.arange(100, 160)
-    bucketed = batched(x[..., 0], onehot, *split, (8, 16), 1, params)
-    assert isinstance(bucketed["x"], LengthBuckets)
-    assert isinstance(bucketed["validation_data"], LengthBuckets)
-    assert batched(x[..., 0], onehot, *split, (), 1, params)["x"].shape == (100, 29)
-    result = cross_validate(params.models["bigru"], params, "bigru", x, labels, 2)
-    assert len(result["accuracies"]) == 2 and all(0 <= a <= 1 for a in result["accuracies"])
 
 
 def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(

@@ -150,7 +150,7 @@ def test_the_whole_set_params_keep_every_newswire_and_stop_early():
         ),
         (
             lambda p: p["baselines"].update(svm={"kind": "svm"}),
-            "baselines.svm: kind 'svm' is not allowed (kind must be one of majority | tfidf_logreg)",
+            "baselines.svm: kind 'svm' is not allowed (kind must be one of majority | tfidf_logreg | tfidf_svm)",
         ),
         (
             lambda p: p["baselines"]["tfidf_logreg"].update(CC=1),

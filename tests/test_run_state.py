@@ -36,6 +36,39 @@ def test_the_fingerprint_changes_with_what_decides_the_result_and_only_that(tmp_
     assert run_fingerprint(parse_params(RAW), "lstm", 1, tmp_path) != same
 
 
+def test_the_fingerprint_covers_the_training_code_only(tmp_path, monkeypatch):
+    """Editing the report (no part of a training) keeps every trained seed; editing a module the
+    train stage imports retrains them."""
+    import shutil
+
+    from reuters_rnn import guard
+
+    copy = tmp_path / "code"
+    for package in guard.CODE:
+        shutil.copytree(PROJECT / package, copy / package)
+    monkeypatch.setattr(guard, "PROJECT", copy)
+    same = fingerprint(tmp_path)
+    with (copy / "stages/report.py").open("a") as report:
+        report.write("# edited\n")
+    assert fingerprint(tmp_path) == same
+    with (copy / "reuters_rnn/recipe.py").open("a") as recipe:
+        recipe.write("# edited\n")
+    assert fingerprint(tmp_path) != same
+
+
+def test_a_whole_set_stage_sees_edits_to_the_code_one_folder_up(monkeypatch):
+    """whole_set/dvc.yaml declares `../stages/report.py`: the mid-run check compares it as the
+    project root names it, so an edit there fails the stage (and one it does not import, not)."""
+    from reuters_rnn import guard
+
+    monkeypatch.chdir(PROJECT / "whole_set")
+    monkeypatch.setenv("DVC_STAGE", "report")
+    watcher = guard.InputsGuard("report")
+    edited = {**watcher.code, "stages/report.py": "0" * 64, "stages/train.py": "1" * 64}
+    monkeypatch.setattr(guard, "code_hashes", lambda files=None: edited)
+    assert watcher.changes() == ["stages/report.py edited"]
+
+
 @pytest.mark.parametrize(
     ("stamp", "resume", "kept"),
     [("same", True, True), ("other spec", True, False), ("same", False, False)],

@@ -25,7 +25,6 @@ from optuna.trial import TrialState
 
 from model_search import workers
 from model_search.__main__ import command_line
-from model_search.candidates import spec_for
 from model_search.promotion import parse_settings, promotion
 from model_search.results import settings
 from model_search.search_file import load_search
@@ -246,39 +245,6 @@ def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project)
     assert all(0 <= accuracy <= 1 for _, accuracy in steps)
     held = [len(h) for _, h in folds(len(x), 2)]
     assert held == [80, 80] and result["accuracies"][0] == steps[1][1]
-
-
-def test_later_fits_reuse_the_compiled_steps_and_train_as_fresh_models(search_project):
-    """Each fit after a trial's first starts the compiled model over (weights, dropout seeds,
-    optimizer) instead of compiling again: its numbers equal a fresh build's, fit by fit."""
-    import keras
-
-    from model_search.cross_validation import cross_validate, folds, training_split
-    from reuters_rnn.models import build_model, compile_model, model_inputs
-
-    params = load_params(search_project / "params.yaml")
-    values = {"word_dropout": 0.3, "feature_dropout": 0.2, "hidden": 8, "dropout": 0.2}
-    spec = spec_for(params, "swem", values)
-    x, labels, _ = training_split(search_project / "data/prepared")
-    reused = cross_validate(spec, params, "swem", x, labels, 2)
-    onehot = np.eye(NUM_CLASSES, dtype="float32")[labels]
-    train, held = folds(len(x), 2)[1]  # the second fit: the one that reuses the compiled steps
-    keras.utils.set_random_seed(1)
-    net = build_model("swem", spec, x.shape[1], NUM_CLASSES, params.data.num_words)
-    compile_model(
-        net, params.learning_rate("swem"), 3, params.train.jit_compile, spec.label_smoothing
-    )
-    history = net.fit(
-        model_inputs(spec, x[train]),
-        onehot[train],
-        validation_data=(model_inputs(spec, x[held]), onehot[held]),
-        validation_batch_size=len(held),
-        validation_freq=2,
-        epochs=2,
-        batch_size=32,
-        verbose=0,
-    )
-    assert reused["losses"][1] == history.history["loss"][-1]
 
 
 def test_study_refuses_trials_scored_under_other_settings(tmp_path):

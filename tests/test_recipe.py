@@ -1,0 +1,88 @@
+"""The one fit recipe: a fold of the search trains exactly as the train stage trains, the
+compiled steps reused from fold to fold included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model_search.cross_validation import cross_validate, folds
+from reuters_rnn.params import parse_params
+from reuters_rnn.recipe import WATCHED, Recipe
+from reuters_rnn.training import fit
+from tests.test_search import tiny_arrays
+from tests.tiny_project import tiny_params
+
+SWEM = {
+    "kind": "pooled_embedding",
+    "embedding_dim": 4,
+    "pooling": ["mean", "max"],
+    "word_dropout": 0.3,
+    "feature_dropout": 0.2,
+    "hidden": 8,
+    "dropout": 0.2,
+    "label_smoothing": 0.1,
+    "epochs": 4,
+}
+BIGRU = {"cell": "gru", "units": [2], "embedding_dim": 2, "bidirectional": True, "epochs": 2}
+STOPPING = {"validation_fraction": 0.25, "patience": 1}
+
+
+def params_for(model: str, spec: dict, **train):
+    raw = tiny_params("0" * 64, ())
+    raw["models"] = {model: spec}
+    raw["train"].update(seeds=[1, 2], **train)
+    raw["report"] = {}
+    return parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("model", "spec", "train"),
+    [
+        ("swem", SWEM, {"early_stopping": STOPPING}),
+        ("bigru", BIGRU, {"length_buckets": [8, 16]}),
+    ],
+)
+def test_a_fold_of_the_search_trains_the_weights_the_train_stage_trains(
+    tmp_path, model, spec, train
+):
+    """The same params, data and seed give the same weights through the search's fold (its
+    second seed's second fold: steps compiled for the first fit, then started over) and through
+    the train stage's fit of that fold's newswires."""
+    params = params_for(model, spec, **train)
+    arrays = tiny_arrays()
+    x, labels = arrays["x_train"], arrays["labels_train"]
+    kept: list[list[np.ndarray]] = []
+    cross_validate(
+        params.models[model],
+        params,
+        model,
+        x,
+        labels,
+        2,
+        fitted=lambda net: kept.append([np.array(w) for w in net.get_weights()]),
+    )
+    train_part, held = folds(len(x), 2)[1]
+    fold = {f"{kind}_train": arrays[f"{kind}_train"][train_part] for kind in ("x", "y", "labels")}
+    fold |= {f"{kind}_test": arrays[f"{kind}_train"][held] for kind in ("x", "y", "labels")}
+    (tmp_path / "backup").mkdir()
+    trained, *_ = fit(params, model, 2, fold, tmp_path / "backup")
+    assert len(kept) == 4  # seed-major: (1, fold 0), (1, fold 1), (2, fold 0), (2, fold 1)
+    for searched, stage in zip(kept[3], trained.get_weights(), strict=True):
+        np.testing.assert_array_equal(searched, stage)
+    assert not np.array_equal(kept[2][0], kept[3][0])  # another fold, other weights
+
+
+def test_the_recipe_watches_the_last_part_under_early_stopping_and_buckets_recurrent_models():
+    arrays = tiny_arrays()
+    stopped = Recipe.of(params_for("swem", SWEM, early_stopping=STOPPING), "swem")
+    data, watched = stopped.watched(arrays)
+    assert watched == WATCHED and len(data["x_train"]) == 120 and len(data["x_test"]) == 40
+    assert np.array_equal(data["x_test"], arrays["x_train"][120:])
+    plain = Recipe.of(params_for("swem", SWEM), "swem")
+    assert plain.watched(arrays) == (arrays, "test") and plain.buckets == ()
+    gru = Recipe.of(params_for("bigru", BIGRU, length_buckets=[8, 16]), "bigru")
+    assert gru.buckets == (8, 16) and gru.epochs == 2 and gru.learning_rate == 0.001
+    net = gru.build(1, arrays["x_train"])
+    history = gru.fit(net, arrays, 1, [])
+    assert len(history.history["loss"]) == 2 and "val_loss" in history.history
