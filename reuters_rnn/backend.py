@@ -77,8 +77,8 @@ def native_stderr_hidden() -> Iterator[None]:
 def import_keras() -> ModuleType:
     """Keras on the backend chosen by `use_backend`, with that backend's runtime loaded quietly.
 
-    On JAX, TensorFlow stays unloaded even where it is installed: Keras would import it (about
-    3 s per process, and its start-up lines) only to ask whether a value to save is a TensorFlow
+    On JAX, TensorFlow stays unloaded even where it is installed: Keras would import it (seconds
+    per process, and its start-up lines) only to ask whether a value to save is a TensorFlow
     shape, which no value of a process without TensorFlow can be.
     """
     with native_stderr_hidden():

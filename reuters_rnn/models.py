@@ -1,7 +1,7 @@
 """Model spec (data from params.yaml) -> compiled keras.Model: one builder per model family.
 
 Backend-agnostic Keras 3: the caller chooses the backend (reuters_rnn.backend) before this module is
-imported. Adding a family is a spec in params.MODEL_KINDS plus its entry in BUILDERS here.
+imported. Adding a family is a spec in specs.MODEL_KINDS plus its entry in BUILDERS here.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class MaskedConv1D(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters, "width": self.width}
 
 
-# params.POOLINGS -> the layer that pools over the words.
+# specs.POOLINGS -> the layer that pools over the words.
 POOLING_LAYERS = {"mean": keras.layers.GlobalAveragePooling1D, "max": MaskedMaxPooling1D}
 
 
@@ -176,9 +176,9 @@ def compile_model(
 
 def length_buckets(spec: ModelSpec, buckets: tuple[int, ...]) -> tuple[int, ...]:
     """The train.length_buckets this model trains with: a recurrent model runs its steps one
-    after another, so cutting padding saves it time (2.1x per epoch for lstm on the whole set);
-    a pooled one computes every step at once, and there one compiled call per epoch over padded
-    batches is faster (0.93x with buckets; benchmarks/buckets.py, docs/whole-set.md)."""
+    after another, so cutting padding saves it time; a pooled one computes every step at once,
+    and there one compiled call per epoch over padded batches is faster (benchmarks/buckets.py
+    measures both: docs/whole-set.md)."""
     return buckets if isinstance(spec, RecurrentSpec) else ()
 
 

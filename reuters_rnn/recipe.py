@@ -79,7 +79,7 @@ class Recipe:
     def restart(self, net: keras.Model, seed: int) -> None:
         """Put a model this recipe built back where `build(seed)` starts: its weights and dropout
         seeds, and a fresh optimizer state. Its next fit trains exactly as a new build would,
-        without compiling the steps again (about 40 % of a swem fit)."""
+        without compiling the steps again (docs/search.md: speed)."""
         fresh = self._new(seed, net.input_shape[1])
         for variable, initial in zip(net.variables, fresh.variables, strict=True):
             variable.assign(initial)
@@ -127,8 +127,7 @@ class Recipe:
             batches = {"x": x, "y": data["y_train"], "batch_size": self.params.train.batch_size}
             if watching:
                 x_watched = self.inputs(data["x_test"])
-                # The watched curves in one batch: the same numbers, 5-10 % less time per epoch
-                # (docs/speed.md).
+                # The watched curves in one batch: the same numbers in less time (docs/speed.md).
                 batches["validation_data"] = (x_watched, data["y_test"])
                 batches["validation_batch_size"] = len(x_watched)
         return model.fit(

@@ -1,6 +1,7 @@
 """The statistics of a comparison: a mean's confidence interval over seeds, Welch's t-test between
-two models' seeds, the paired bootstrap over the same test newswires, the best model against the
-best baseline, and the paired t-test of two settings scored on the same fits (the model search's).
+two models' seeds, the tests on the same test newswires (reuters_rnn.resampling), the best model
+against the best baseline, and the paired t-test of two settings scored on the same fits (the
+model search's).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from reuters_rnn.params import Params
+from reuters_rnn.resampling import holm, mcnemar, paired_bootstrap
 from reuters_rnn.scoring import METRICS
 
 
@@ -85,6 +87,23 @@ def compare(runs: pd.DataFrame, params: Params, correct: dict[str, np.ndarray]) 
     return pd.DataFrame(rows)
 
 
+def shipped_tests(models: list[str], base: str, correct: dict[str, np.ndarray], confidence: float):
+    """Each model against the baseline `base` as a team would ship it: seeds pooled (the paired
+    test's p) and each seed's trained model alone (McNemar's exact test), every p Holm-adjusted
+    over the models read on the test split. (pooled, per-seed) adjusted p, by model."""
+    pooled = [paired_bootstrap(correct[base], correct[m], confidence)["p"] for m in models]
+    seeds = [[mcnemar(correct[base][0], hits) for hits in correct[m]] for m in models]
+    widest = max(len(row) for row in seeds)
+    per_seed = np.full((len(models), widest), np.nan)
+    for i, row in enumerate(seeds):
+        per_seed[i, : len(row)] = row
+    for column in range(widest):
+        present = ~np.isnan(per_seed[:, column])
+        per_seed[present, column] = holm(per_seed[present, column])
+    adjusted = holm(pooled)
+    return {m: (adjusted[i], per_seed[i][~np.isnan(per_seed[i])]) for i, m in enumerate(models)}
+
+
 def best_vs_baseline(
     summary: pd.DataFrame,
     runs: pd.DataFrame,
@@ -92,15 +111,16 @@ def best_vs_baseline(
     params: Params,
     correct: dict[str, np.ndarray],
 ) -> str:
-    """One sentence a reader can act on: the best neural model against the best baseline, on
-    seed noise (a one-sample t-test) and on the same newswires (the paired bootstrap)."""
+    """What a reader can act on: the best neural model against the best baseline, on seed noise
+    (a one-sample t-test), on the same newswires (the paired tests, seeds pooled), and as shipped
+    (McNemar's exact test per seed), the last two Holm-corrected for every model read."""
     if summary.empty or baselines.empty:
         return ""
     best = summary.loc[summary["accuracy_mean"].idxmax()]
     base = baselines.loc[baselines["accuracy_mean"].idxmax()]
     accuracies = runs.loc[runs["model"] == best["model"], "accuracy"]
     diff = best["accuracy_mean"] - base["accuracy_mean"]
-    alpha = 1 - params.report.confidence
+    alpha, confidence = 1 - params.report.confidence, params.report.confidence
     verdict = "with one seed, seed noise cannot be judged"
     if len(accuracies) > 1 and accuracies.std() > 0:
         p = float(stats.ttest_1samp(accuracies, popmean=base["accuracy_mean"]).pvalue)
@@ -108,17 +128,19 @@ def best_vs_baseline(
             f"{'outside' if p < alpha else 'inside'} seed noise (one-sample t-test of the "
             f"{len(accuracies)} seeds against the baseline, p = {p:.4f})"
         )
-    pair = paired_bootstrap(
-        correct[base["model"]], correct[best["model"]], params.report.confidence
-    )
+    pair = paired_bootstrap(correct[base["model"]], correct[best["model"]], confidence)
+    models = list(summary["model"])
+    pooled, seeds = shipped_tests(models, base["model"], correct, confidence)[best["model"]]
+    shipped = ", ".join(f"{p:.4f}" for p in seeds)
     word, gap = ("beats", f"{diff:+.4f}") if diff > 0 else ("trails", f"{-diff:.4f}")
     return (
         f"Best neural model: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
         f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {gap}: {verdict}; "
-        f"{'outside' if pair['p'] < alpha else 'inside'} newswire noise (paired bootstrap over "
+        f"{'outside' if pair['p'] < alpha else 'inside'} newswire noise (paired tests over "
         f"the same {len(correct[base['model']][0])} newswires, seeds pooled: "
-        f"{params.report.confidence:.0%} CI [{pair['low']:+.4f}, {pair['high']:+.4f}], "
-        f"p = {pair['p']:.4f})."
+        f"{confidence:.0%} CI [{pair['low']:+.4f}, {pair['high']:+.4f}], p = {pair['p']:.4f}; "
+        f"Holm-adjusted for the {len(models)} models read, p = {pooled:.4f}). As shipped, one "
+        f"trained model per seed (McNemar's exact test, Holm-adjusted): p = {shipped}."
     )
 
 
@@ -131,37 +153,3 @@ def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:
     if not difference.any():
         return 0.0, 1.0
     return float(difference.mean()), float(stats.ttest_rel(a, b).pvalue)
-
-
-BOOTSTRAP_RESAMPLES = 10_000
-
-
-def paired_bootstrap(
-    correct_a: np.ndarray, correct_b: np.ndarray, confidence: float, seed: int = 0
-) -> dict[str, float]:
-    """B's accuracy minus A's on the same newswires, seeds pooled, with a paired bootstrap.
-
-    `correct_*` are (seeds, newswires) booleans: each row one seed's hits (a baseline has one
-    row). A newswire scores the share of seeds that got it right, so the seeds are pooled and
-    the newswires, the larger source of noise on a test split, are resampled: 10,000 times, with
-    replacement, both models together. Returns the difference, its percentile interval and the
-    two-sided p of "no difference" (the share of resampled differences, centred on zero, at least
-    as far from zero as the observed one).
-    """
-    a, b = np.atleast_2d(correct_a).mean(axis=0), np.atleast_2d(correct_b).mean(axis=0)
-    if len(a) != len(b):
-        raise ValueError(f"cannot pair {len(a)} and {len(b)} newswires")
-    per_newswire = b - a
-    observed = float(per_newswire.mean())
-    rng = np.random.default_rng(seed)
-    means = np.concatenate(
-        [
-            per_newswire[rng.integers(0, len(a), size=(1000, len(a)))].mean(axis=1)
-            for _ in range(BOOTSTRAP_RESAMPLES // 1000)
-        ]
-    )
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    extreme = np.abs(means - observed) >= abs(observed) - 1e-12
-    p = (int(extreme.sum()) + 1) / (len(means) + 1) if observed else 1.0
-    return {"difference": observed, "low": float(low), "high": float(high), "p": float(p)}

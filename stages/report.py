@@ -140,8 +140,9 @@ def to_markdown(
             "",
             f"## Is each difference outside the noise? (alpha = {alpha:g})",
             "",
-            "Seed noise: Welch's t-test over the seeds' accuracies. Newswire noise: a paired "
-            "bootstrap over the same held-out newswires, seeds pooled (10,000 resamples).",
+            "Seed noise: Welch's t-test over the seeds' accuracies. Newswire noise: on the same "
+            "held-out newswires, seeds pooled, SciPy's BCa bootstrap interval and paired "
+            "permutation p (10,000 resamples each).",
             "",
             shown_cmp.to_markdown(index=False, disable_numparse=True),
         ]

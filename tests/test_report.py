@@ -15,8 +15,9 @@ import yaml
 from scipy import stats
 
 from reuters_rnn.params import parse_params
+from reuters_rnn.resampling import holm, mcnemar, paired_bootstrap
 from reuters_rnn.scoring import METRICS
-from reuters_rnn.statistics import best_vs_baseline, compare, paired_bootstrap, summarize
+from reuters_rnn.statistics import best_vs_baseline, compare, summarize
 from stages.report import read_model_json, summary_metrics, to_markdown
 from tests.tiny_project import PROJECT, published
 
@@ -97,7 +98,11 @@ def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
         "**lstm** (0.8500) beats the best baseline **tfidf_logreg** (0.8000) by +0.0500" in verdict
     )
     assert "outside seed noise" in verdict and "outside newswire noise" in verdict
-    assert "paired bootstrap over the same 600 newswires" in verdict
+    assert "paired tests over the same 600 newswires" in verdict
+    assert "Holm-adjusted for the 4 models read" in verdict
+    assert re.search(
+        r"As shipped, one trained model per seed .*: p = [0-9.]+, [0-9.]+, [0-9.]+\.", verdict
+    )
     close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS, CORRECT)
     assert "inside seed noise" in close and "by +0.0010" in close
     behind = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.855), PARAMS, CORRECT)
@@ -154,3 +159,29 @@ def test_with_one_seed_the_paired_bootstrap_agrees_with_mcnemars_exact_test():
     mcnemar = stats.binomtest(only_b, only_a + only_b, 0.5).pvalue
     assert 0.001 < mcnemar < 0.2  # a case where the two could disagree
     assert paired_bootstrap(a, b, 0.95)["p"] == pytest.approx(mcnemar, abs=0.02)
+
+
+def test_mcnemar_and_holm_give_their_textbook_answers():
+    """McNemar's exact test: 10 newswires only B gets right, none only A: p = 2 / 2**10. Holm:
+    p-values (0.01, 0.04, 0.03) of three tests adjust to (0.03, 0.06, 0.06)."""
+    a = np.zeros(100, dtype=bool)
+    b = a.copy()
+    b[:10] = True
+    assert mcnemar(a, b) == pytest.approx(2 / 2**10)
+    assert mcnemar(a, a) == 1.0
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+
+
+def test_the_bootstrap_interval_covers_a_known_mean_difference_as_often_as_it_says():
+    """On pairs whose true difference is 0.025, the 90% BCa interval covers it in about 90% of
+    20 draws (fewer than 14 has a chance of about 1%)."""
+    rng = np.random.default_rng(7)
+    covered = 0
+    for _ in range(20):
+        a = rng.random(300) < 0.80
+        b = np.where(rng.random(300) < 0.5, a, rng.random(300) < 0.85)  # B = A half the time
+        truth = 0.5 * (0.85 - 0.80)
+        pair = paired_bootstrap(a, b, 0.90, seed=int(rng.integers(1_000)))
+        covered += pair["low"] <= truth <= pair["high"]
+    assert covered >= 14
