@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from reuters_rnn.dataset import DataError
+from reuters_rnn.failure import FixableError
 
 
 def positive(text: str) -> int:
@@ -44,7 +45,16 @@ def command_line() -> argparse.ArgumentParser:
 
 
 def main() -> None:
+    """The search command's entry point: the one place (with each worker's) that turns a
+    FixableError into the line a user reads and a non-zero exit status."""
     args = command_line().parse_args()
+    try:
+        dispatch(args)
+    except FixableError as exc:
+        sys.exit(str(exc))
+
+
+def dispatch(args: argparse.Namespace) -> None:
     if args.command == "run":
         from model_search.workers import run
 

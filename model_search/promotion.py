@@ -7,15 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from model_search.candidates import current_value, entry, section
-from model_search.results import StudyMissing, comparison, load, yaml_value
+from model_search.results import (
+    StudyMissing,
+    comparison,
+    load,
+    missing,
+    started_from,
+    stored_study,
+    yaml_value,
+)
 from reuters_rnn.params import Params, load_params
 
 # A paired p at or above this: the best trial is not told apart from the current model.
@@ -34,33 +40,24 @@ def promotion(
     return f"dvc exp run {sets}".strip()
 
 
-def parse_settings(text: str) -> dict[str, Any]:
-    """The inverse of results.settings: `pooling=[mean, max] hidden=64` -> its values."""
-    if text == "as params.yaml":
-        return {}
-    pairs = re.split(r" (?=[a-z_]+=)", text)
-    return {key: yaml.safe_load(value) for key, value in (p.split("=", 1) for p in pairs)}
-
-
-def from_study(args: argparse.Namespace) -> tuple[str, str, int, dict[str, Any], dict]:
+def from_study(study, complete: list, model: str) -> tuple[str, str, int, dict[str, Any], dict]:
     """The study's name, the best trial's model, number and spec keys, and its comparison."""
-    _, _, _, study, complete = load(args)
     trial = study.best_trial
-    facts = comparison(complete)
+    facts = comparison(complete, started_from(study, model))
     return study.study_name, trial.user_attrs["model"], trial.number, trial.user_attrs["set"], facts
 
 
-def from_tracked(args: argparse.Namespace, missing: StudyMissing) -> tuple:
-    """The same, read from search/<study>/ (comparison.json and trials.csv)."""
+def from_tracked(args: argparse.Namespace) -> tuple:
+    """The same, read from search/<study>/ (comparison.json and trials.csv' JSON settings)."""
     name = args.study or args.space
     folder = Path(args.out or f"search/{name}")
     if not (folder / "comparison.json").exists():
-        raise SystemExit(f"{missing} (nor does {folder}/ hold a report of it)") from None
+        raise StudyMissing(f"{missing(args)} (nor does {folder}/ hold a report of it)")
     facts = json.loads((folder / "comparison.json").read_text())
     trials = pd.read_csv(folder / "trials.csv", keep_default_na=False)
     row = trials[trials["trial"] == facts["best_trial"]].iloc[0]
     print(f"search {name}: no storage holds the study; from its tracked results in {folder}/")
-    return name, row["model"], int(row["trial"]), parse_settings(row["set"]), facts
+    return name, row["model"], int(row["trial"]), json.loads(row["settings"]), facts
 
 
 def current_settings(params: Params, model: str) -> dict[str, Any]:
@@ -70,13 +67,32 @@ def current_settings(params: Params, model: str) -> dict[str, Any]:
     }
 
 
+def changed_since(facts: dict, params: Params, model: str) -> str:
+    """A note when params.yaml's `model` is no longer the one the study started from (the trials
+    were compared with that one), naming the keys that changed; "" when it is the same."""
+    start = facts.get("started_from")
+    if start is None:
+        return ""
+    now = entry(params, model).model_dump(mode="json")
+    changed = sorted(key for key in now.keys() | start.keys() if now.get(key) != start.get(key))
+    if not changed:
+        return ""
+    shown = ", ".join(f"{key} {start.get(key)!r} -> {now.get(key)!r}" for key in changed)
+    return (
+        f"Note: params.yaml's {section(params, model)}.{model} has changed since this study "
+        f"started ({shown}); its trials were compared with the model as it was then."
+    )
+
+
 def best(args: argparse.Namespace) -> None:
     """Print the best trial and the command that trains it in the pipeline, where its test
     accuracy is measured once, after the choice."""
-    try:
-        name, model, number, values, facts = from_study(args)
-    except StudyMissing as missing:
-        name, model, number, values, facts = from_tracked(args, missing)
+    _, _, space, study = stored_study(args)
+    if study is not None:
+        _, _, _, study, complete = load(args)
+        name, model, number, values, facts = from_study(study, complete, space.model)
+    else:
+        name, model, number, values, facts = from_tracked(args)
     line = f"search {name}: best trial {number}, {facts['best_accuracy']:.4f}"
     if facts.get("current_trial") is not None:
         line += (
@@ -85,14 +101,22 @@ def best(args: argparse.Namespace) -> None:
         )
     print(line)
     params = load_params()
+    note = changed_since(facts, params, space.model)
+    if note:
+        print(note)
     where = section(params, model)
+    if number == facts.get("current_trial"):
+        print("The best trial is the model this study started from: nothing to promote.")
+        return
     command = promotion(model, values, current_settings(params, model), where)
     if command == "dvc exp run":
         print(f"The current {where}.{model} is the best: nothing to promote.")
         return
-    if facts.get("p") is not None and facts["p"] >= NOISE_P:
+    p = facts.get("p_holm", facts.get("p"))
+    if p is not None and p >= NOISE_P:
+        corrected = f", Holm-adjusted for {facts['compared']} settings" if "p_holm" in facts else ""
         print(
-            f"The difference is inside seed noise (p = {facts['p']:.3f} >= {NOISE_P}): this "
+            f"The difference is inside seed noise (p = {p:.3f}{corrected}, >= {NOISE_P}): this "
             "search does not support a change. To try it in the pipeline anyway:"
         )
     print(command)

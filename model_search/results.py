@@ -19,10 +19,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from model_search.candidates import section
 from model_search.search_file import command_space
-from model_search.space import Choices, GridSpace
+from model_search.space import Choices, GridSpace, SearchError
 from model_search.study import open_storage
 from model_search.summary import plots_yaml, summary_markdown
 from reuters_rnn.atomic import atomic_path
+from reuters_rnn.resampling import holm
 from reuters_rnn.statistics import paired
 
 
@@ -45,6 +46,8 @@ def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
                 **{key: trial.params.get(key) for key in keys},
                 "model": trial.user_attrs.get("model"),
                 "set": settings(trial.user_attrs.get("set", {})),
+                # The same as data, for `best` in a clone without the study's storage.
+                "settings": json.dumps(trial.user_attrs.get("set", {})),
             }
         )
     return pd.DataFrame(rows)
@@ -77,52 +80,98 @@ def per_value_tables(complete: pd.DataFrame, keys: list[str], categorical: set[s
     return tables
 
 
-def comparison(complete: list[FrozenTrial]) -> dict:
-    """The best trial against the current model's trial, over the same fits."""
+def started_from(study: optuna.Study, model: str) -> dict | None:
+    """The spec of `model` in params.yaml when the study began (its identity), or None."""
+    identity = study.user_attrs.get("identity")
+    return identity["models"].get(model) if isinstance(identity, dict) else None
+
+
+def comparison(complete: list[FrozenTrial], start: dict | None = None) -> dict:
+    """The best trial against the current model's trial, over the same fits: the paired t-test's
+    p, and that p Holm-adjusted for every other trial compared with the current model (a search
+    that tries many settings finds one that looks better by chance). `start`: the model's spec
+    when the study began, to tell a reader of the tracked results what "current" meant."""
     best = max(complete, key=lambda t: t.value)
     facts: dict[str, Any] = {"best_trial": best.number, "best_accuracy": round(best.value, 4)}
+    if start is not None:
+        facts["started_from"] = start
     current = next((t for t in complete if t.user_attrs.get("current")), None)
     if current is None:
         return {**facts, "current_trial": None}
-    difference, p = paired(best.user_attrs["accuracies"], current.user_attrs["accuracies"])
+    others = [t for t in complete if t.number != current.number]
+    reference = current.user_attrs["accuracies"]
+    p_values = [paired(t.user_attrs["accuracies"], reference)[1] for t in others]
+    difference, p = paired(best.user_attrs["accuracies"], reference)
+    adjusted = holm(p_values)[others.index(best)] if best in others else 1.0
     return {
         **facts,
         "current_trial": current.number,
         "current_accuracy": round(current.value, 4),
         "difference": round(difference, 4),
         "p": round(p, 4),
-        "fits": len(current.user_attrs["accuracies"]),
+        "p_holm": round(float(adjusted), 4),
+        "compared": len(others),
+        "fits": len(reference),
     }
 
 
-class StudyMissing(SystemExit):
+class StudyMissing(SearchError):
     """No storage holds the study (a fresh clone has no search/studies.db)."""
 
 
-def load(args: argparse.Namespace):
-    """params, search file, space, study and its complete trials; one line if there are none."""
+def run_command(args: argparse.Namespace, verb: str = "run") -> str:
+    """The command that runs (starts or continues) the study `args` names, as a user types it;
+    or another verb of it (best, report)."""
+    study = f" --study {args.study}" if args.study and args.study != args.space else ""
+    return f"python -m model_search {verb} {args.space}{study}"
+
+
+def stored_study(args: argparse.Namespace):
+    """params, search file, space, and the study from its storage (None where no storage holds
+    it: a fresh clone, or a study not run yet)."""
     params, search, space = command_space(args)
     name = args.study or args.space
     url = args.storage or search.storage
-    missing = StudyMissing(
-        f"search: no study {name!r} in the storage; run `python -m model_search run "
-        f"{args.space}` first"
-    )
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise missing  # do not create an empty database just to look
+        return params, search, space, None  # do not create an empty database just to look
     try:
         study = optuna.load_study(study_name=name, storage=open_storage(url, search))
     except KeyError:
-        raise missing from None
+        return params, search, space, None
+    return params, search, space, study
+
+
+def missing(args: argparse.Namespace) -> StudyMissing:
+    name = args.study or args.space
+    return StudyMissing(
+        f"search: no study {name!r} in the storage; run `{run_command(args)}` first"
+    )
+
+
+def load(args: argparse.Namespace):
+    """params, search file, space, study and its complete trials; StudyMissing where no storage
+    holds the study, a SearchError where it has no complete trial."""
+    params, search, space, study = stored_study(args)
+    if study is None:
+        raise missing(args)
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
-        raise SystemExit(f"search {name}: no complete trial yet")
+        raise SearchError(f"search {study.study_name}: no complete trial yet")
     return params, search, space, study, complete
 
 
 def report(args: argparse.Namespace) -> None:
     """Write search/<space>/ from the study: trials.csv, history.csv, by_<key>.csv, their
-    dvc.yaml plots, comparison.json and summary.md; all at once, or nothing."""
+    dvc.yaml plots, comparison.json and summary.md; all at once, or nothing. Where no storage
+    holds the study but search/<study>/ does (a fresh clone), it says where to read it."""
+    tracked = Path(args.out or f"search/{args.study or args.space}")
+    if stored_study(args)[3] is None and (tracked / "summary.md").exists():
+        raise StudyMissing(
+            f"search: no storage here holds study {args.study or args.space!r}; its committed "
+            f"report is {tracked}/summary.md (trials in trials.csv, the best in comparison.json), "
+            f"and `{run_command(args, 'best')}` answers from it. To add trials: "
+            f"`{run_command(args)}`"
+        )
     params, search, space, study, complete = load(args)
     keys = ["candidate"] if isinstance(space, GridSpace) else list(space.keys)
     categorical = {"candidate"} | {
@@ -130,7 +179,7 @@ def report(args: argparse.Namespace) -> None:
     }
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     table = trials_table(finished, keys)
-    facts = comparison(complete)
+    facts = comparison(complete, started_from(study, space.model))
     current = next((t for t in complete if t.user_attrs.get("current")), None)
     table["vs_current"], table["p"] = np.nan, np.nan
     for i, trial in enumerate(finished):

@@ -20,13 +20,22 @@ from model_search.candidates import (
     section,
     spec_for,
 )
-from model_search.space import AnySpace, Choices, GridSpace, SearchFile, TpeSpace
+from model_search.space import (
+    AnySpace,
+    Choices,
+    GridSpace,
+    SearchError,
+    SearchFile,
+    TpeSpace,
+)
 from reuters_rnn.params import Params, ParamsError, load_params, parse_params
 
 
 def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
     if name not in search.spaces:
-        raise SystemExit(f"search: no space {name!r} in {path} (it has {', '.join(search.spaces)})")
+        raise SearchError(
+            f"search: no space {name!r} in {path} (it has {', '.join(search.spaces)})"
+        )
     return search.spaces[name]
 
 
@@ -171,21 +180,19 @@ def command_space(args) -> tuple[Params, SearchFile, TpeSpace | GridSpace]:
     return searched_params(params, search, args.search_file), search, space
 
 
-def space_identity(search: SearchFile, name: str, params: Params) -> str:
-    """What makes two trials comparable, as JSON: the space, the folds, and every params.yaml
+def space_identity(search: SearchFile, name: str, params: Params) -> dict:
+    """What makes two trials comparable, as JSON data: the space, the folds, and every params.yaml
     setting a trial trains with (the models it starts from, seeds, defaults, batch, backend)."""
     space = search.spaces[name]
     models = {space.model}
     if isinstance(space, GridSpace):
         models |= {candidate_model(space, candidate)[0] for candidate in space.candidates}
     train = params.train.model_dump(exclude={"resume", "checkpoint_every", "validation_split"})
-    return json.dumps(
-        {
-            "space": space.model_dump(mode="json", warnings=False),
-            "folds": search.folds,
-            "models": {model: entry(params, model).model_dump(mode="json") for model in models},
-            "train": train,
-            "num_words": params.data.num_words,
-        },
-        sort_keys=True,
-    )
+    identity = {
+        "space": space.model_dump(mode="json", warnings=False),
+        "folds": search.folds,
+        "models": {model: entry(params, model).model_dump(mode="json") for model in models},
+        "train": train,
+        "num_words": params.data.num_words,
+    }
+    return json.loads(json.dumps(identity, sort_keys=True))  # as a storage gives it back

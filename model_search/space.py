@@ -12,9 +12,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag
 
+from reuters_rnn.failure import FixableError
 from reuters_rnn.specs import NAME, Number, Section
 
 MAX_TRIALS = 10_000
+
+
+class SearchError(FixableError):
+    """A search command refused (an unknown space, a study scored under other settings, a
+    study without a complete trial); its message says what to run instead."""
 
 
 class IntRange(Section):

@@ -6,6 +6,7 @@ Shared by every worker of model_search, on any machine that reaches the storage.
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from model_search.candidates import current_value, grid_candidates, label
-from model_search.space import GridSpace, SearchFile, TpeSpace
+from model_search.space import GridSpace, SearchError, SearchFile, TpeSpace
 from reuters_rnn.params import Params
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -71,9 +72,10 @@ def trial_budget(space: TpeSpace | GridSpace) -> int:
 
 
 def open_study(
-    storage, name: str, search: SearchFile, space, identity: str, worker: int = 0
+    storage, name: str, search: SearchFile, space, identity: dict, worker: int = 0
 ) -> optuna.Study:
-    """Create or join the study of `space`; refuse to mix trials scored under other settings."""
+    """Create or join the study of `space`; refuse to mix trials scored under other settings.
+    `identity` (search_file.space_identity and the training data's sha256s) is stored as data."""
     study = optuna.create_study(
         storage=storage,
         study_name=name,
@@ -83,16 +85,23 @@ def open_study(
         load_if_exists=True,
     )
     found = study.user_attrs.get("identity")
-    if found is None:
+    if found is None or found == legacy_identity(identity):  # new, or stored as text before
         study.set_user_attr("identity", identity)
     elif found != identity:
-        raise SystemExit(
+        raise SearchError(
             f"search: study {name!r} in this storage was scored with other settings (space, "
             "folds, seeds, data or the model in params.yaml changed), so its trials would not "
             f"compare with new ones. Run under a new name (--study {name}_2) or delete it: "
             f"optuna delete-study --study-name {name} --storage <storage>"
         )
     return study
+
+
+def legacy_identity(identity: dict) -> str:
+    """How studies stored their identity before it was data: the JSON text, then the data's
+    sha256s (recognized so that such a study is continued, and stored anew as data)."""
+    settings = {key: value for key, value in identity.items() if key != "data"}
+    return json.dumps(settings, sort_keys=True) + identity["data"]
 
 
 def enqueue_current(study: optuna.Study, params: Params, space) -> None:

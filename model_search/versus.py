@@ -8,13 +8,13 @@ Writes search/<study>/versus_<other>.json beside the study's report, and prints 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from model_search.results import load, settings
+from model_search.space import SearchError
 from reuters_rnn.atomic import write_json
 from reuters_rnn.statistics import paired
 
@@ -22,11 +22,16 @@ from reuters_rnn.statistics import paired
 SHARED = ("folds", "train", "num_words")
 
 
-def fits_of(identity: str) -> dict[str, Any]:
+def fits_of(study: optuna.Study) -> dict[str, Any]:
     """What a study's identity says of its fits: folds, training settings, words, data."""
-    end = identity.rindex("}") + 1  # the JSON, then the training arrays' sha256s
-    facts = json.loads(identity[:end])
-    return {**{key: facts[key] for key in SHARED}, "data": identity[end:]}
+    identity = study.user_attrs.get("identity")
+    if not isinstance(identity, dict):
+        raise SearchError(
+            f"search: study {study.study_name!r} was stored by an earlier version of this command; "
+            f"`python -m model_search run {study.study_name}` continues it and records its "
+            "settings again, then compare"
+        )
+    return {key: identity.get(key) for key in (*SHARED, "data")}
 
 
 def described(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -44,10 +49,10 @@ def compare(args: argparse.Namespace) -> None:
     _, _, _, study, _ = load(args)
     other_args = argparse.Namespace(**{**vars(args), "space": args.against, "study": None})
     _, _, _, other, _ = load(other_args)
-    ours, theirs = fits_of(study.user_attrs["identity"]), fits_of(other.user_attrs["identity"])
+    ours, theirs = fits_of(study), fits_of(other)
     if ours != theirs:
         differ = ", ".join(key for key in ours if ours[key] != theirs[key])
-        raise SystemExit(
+        raise SearchError(
             f"search: {study.study_name} and {other.study_name} were not scored on the same fits "
             f"({differ} differ), so their trials do not pair"
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from optuna.trial import TrialState
 
 from model_search.objective import objective_for
 from model_search.search_file import command_space, space_identity
+from model_search.space import SearchError
 from model_search.study import (
     DONE,
     counted,
@@ -29,6 +31,7 @@ from model_search.study import (
     trial_budget,
 )
 from reuters_rnn.backend import import_keras, use_backend
+from reuters_rnn.failure import FixableError
 
 
 def minutes(seconds: float) -> str:
@@ -76,7 +79,7 @@ def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
 
     params, search, space = command_space(args)
     x, labels, data = training_split(args.data)
-    identity = space_identity(search, args.space, params) + data
+    identity = {**space_identity(search, args.space, params), "data": data}
     storage = open_storage(args.storage or search.storage, search)
     study = open_study(storage, args.study or args.space, search, space, identity, worker)
     return params, search, space, storage, study, (x, labels)
@@ -108,7 +111,10 @@ def _worker(args: argparse.Namespace, worker: int) -> None:
     it (stopping TensorFlow mid-step from inside is not clean), and says it once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # blocked by the run while it started us
-    work(args, worker)
+    try:
+        work(args, worker)
+    except FixableError as exc:  # a worker is an entry point: its one line, no traceback
+        sys.exit(str(exc))
 
 
 STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -167,6 +173,6 @@ def run(args: argparse.Namespace) -> None:
         raise
     failed = [p.exitcode for p in workers if p.exitcode]
     if failed:
-        raise SystemExit(
+        raise SearchError(
             f"search {study.study_name}: {len(failed)} worker(s) failed (exit {failed})"
         )

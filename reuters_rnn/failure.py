@@ -1,5 +1,6 @@
 """How a stage ends when it cannot finish: one line saying what happened, what was kept and what
-to do, instead of a traceback (Ctrl-C, SIGTERM, a full disk, a training that failed).
+to do, instead of a traceback (Ctrl-C, SIGTERM, a full disk, any FixableError the library raised:
+a bad param, a damaged file, a training that failed).
 
 Every stage module runs its `main` through `run_stage`. Outputs are written under temporary names
 (reuters_rnn.atomic), so an interrupted stage leaves none half-written; the exit status is non-zero,
@@ -14,6 +15,13 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+
+class FixableError(Exception):
+    """A problem the user fixes (a bad param, a damaged file, a busy run, a diverged training):
+    its message is the whole of what they read, what happened and what to do. The library raises
+    these and never exits; the entry points (run_stage here, the search command's main) turn one
+    into that line and a non-zero exit status."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -68,6 +76,8 @@ def run_stage(main: Callable[[], None], label: str, kept: Callable[[], str] | No
             flush=True,
         )
         sys.exit(130)
+    except FixableError as exc:
+        sys.exit(str(exc))
     except DiskFull as exc:
         sys.exit(disk_full_line(label, exc.path, exc.needed))
     except OSError as exc:

@@ -3,7 +3,7 @@
 DVC hashes a stage's deps and params after its command ends, so an edit made mid-run would be
 recorded beside outputs computed from the old values. `InputsGuard` snapshots params.yaml and the
 project's modules when the stage starts; `check()` compares them when it ends and, if something
-this stage depends on changed, removes the outputs it wrote and exits non-zero, so DVC records
+this stage depends on changed, removes the outputs it wrote and fails the stage, so DVC records
 nothing.
 """
 
@@ -18,9 +18,15 @@ from typing import Any
 
 import yaml
 
+from reuters_rnn.failure import FixableError
+
 # The pipeline's code: the stage commands and the library they share (not the search tool).
 PROJECT = Path(__file__).resolve().parents[1]
 CODE = ("stages", "reuters_rnn")
+
+
+class InputsChanged(FixableError):
+    """A stage's params or code changed while it ran; its outputs were removed."""
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -124,7 +130,7 @@ class InputsGuard:
         ]
 
     def check(self, *outputs: str | Path) -> None:
-        """Exit non-zero, removing `outputs`, if the stage's inputs changed while it ran."""
+        """Raise InputsChanged, removing `outputs`, if the stage's inputs changed while it ran."""
         changed = self.changes()
         if not changed:
             return
@@ -133,7 +139,7 @@ class InputsGuard:
                 shutil.rmtree(output, ignore_errors=True)
             elif output.exists():
                 output.unlink()
-        raise SystemExit(
+        raise InputsChanged(
             f"{self.label}: inputs changed while it ran: {'; '.join(changed)}. "
             "Nothing was recorded; run `dvc repro` again."
         )

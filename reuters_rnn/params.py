@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from reuters_rnn.failure import FixableError
 from reuters_rnn.specs import (
     BASELINE_KINDS,
     MAX_BATCH_SIZE,
@@ -38,12 +39,8 @@ from reuters_rnn.specs import (
 )
 
 
-class ParamsError(SystemExit):
-    """params.yaml is unusable; the message lists every problem found.
-
-    A SystemExit, so that a stage that does not catch it ends with this message (exit status 1)
-    rather than a traceback.
-    """
+class ParamsError(FixableError):
+    """params.yaml is unusable; the message lists every problem found."""
 
 
 class DataParams(Section):

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import pandas as pd
 
+from reuters_rnn.run_state import CURVE_COLUMNS
+
 
 class EpochLog(keras.callbacks.Callback):
     """Keep each epoch's train and held-out accuracy and loss as rows (the held-out one when the
@@ -115,6 +117,35 @@ class KeepBest(keras.callbacks.Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.weights is not None:
             self.model.set_weights(self.weights)
+
+
+class LiveCurves(keras.callbacks.Callback):
+    """Append each epoch's rows (the epoch log's) to the curves CSV as soon as they exist, so
+    `dvc plots show` and DVC's VS Code extension show a training while it runs. A resumed
+    training first writes the epochs its backup restored; the train stage removes a seed's old
+    rows before it starts, so no epoch appears twice. One small append per epoch, atomic on a
+    local disk, so the seeds' workers can share the file."""
+
+    def __init__(self, path: Path, seed: int, rows: list[dict]) -> None:
+        super().__init__()
+        self.path, self.seed, self.rows, self.written = Path(path), seed, rows, 0
+
+    def flush(self) -> None:
+        new = self.rows[self.written :]
+        if new:
+            lines = "".join(
+                ",".join(str(({"seed": self.seed} | row)[key]) for key in CURVE_COLUMNS) + "\n"
+                for row in new
+            )
+            with self.path.open("a") as curves:
+                curves.write(lines)
+        self.written = len(self.rows)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.flush()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.flush()
 
 
 class Backup(keras.callbacks.Callback):

@@ -15,8 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from reuters_rnn.dataset import sha256_of
+from reuters_rnn.failure import FixableError
 from reuters_rnn.guard import code_hashes, imported_code
 from reuters_rnn.params import Params
+
+# The learning curves' columns (metrics/curves/<model>.csv), one row per seed, epoch and split.
+CURVE_COLUMNS = ("seed", "epoch", "split", "accuracy", "loss")
 
 
 def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path) -> str:
@@ -36,7 +40,7 @@ def run_fingerprint(params: Params, model: str, seed: int, data_dir: str | Path)
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
-class RunBusy(RuntimeError):
+class RunBusy(FixableError):
     """Another live process is training the same (model, seed)."""
 
 

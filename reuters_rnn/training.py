@@ -69,15 +69,23 @@ def save_outputs(model, probabilities: np.ndarray, out_dir: Path, seed: int) -> 
         raise DiskFull(str(exc.filename or out_dir / f"seed-{seed}.keras"), needed) from None
 
 
-def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
+def fit(
+    params: Params,
+    model_name: str,
+    seed: int,
+    arrays: dict,
+    backup: Path,
+    curves: Path | None = None,
+):
     """Build (or restore from the backup) and fit one (model, seed) by its Recipe; the model, its
-    epoch log, the epochs a backup saved and the early stopping (None without it).
+    epoch log, the epochs a backup saved and the early stopping (None without it). With `curves`,
+    each epoch's rows are appended there as they are computed (progress.LiveCurves).
 
     With train.early_stopping, the last part of the training split is held back and watched (the
     curves show it as `early-stopping`); the held-out split is only predicted at the end. With
     train.length_buckets, batches of similar lengths (reuters_rnn.batching).
     """
-    from reuters_rnn.progress import Backup, restore
+    from reuters_rnn.progress import Backup, LiveCurves, restore
     from reuters_rnn.recipe import Recipe
 
     recipe = Recipe.of(params, model_name)
@@ -92,8 +100,9 @@ def fit(params: Params, model_name: str, seed: int, arrays: dict, backup: Path):
         model = recipe.build(seed, data["x_train"])
     label = f"train {model_name} seed {seed}"
     progress, keep_best, callbacks = recipe.callbacks(rows, watched, label, best)
+    live = [LiveCurves(curves, seed, rows)] if curves else []
     backup_every = Backup(backup, params.train.checkpoint_every, rows, keep_best)
-    recipe.fit(model, data, seed, [*callbacks, backup_every], done)
+    recipe.fit(model, data, seed, [*callbacks, *live, backup_every], done)
     return model, progress, done, keep_best
 
 
@@ -105,8 +114,10 @@ def train_seed(
     backups: str,
     out_dir: Path,
     t0: float,
+    curves: str | None = None,
 ) -> dict:
-    """One worker's job: train one seed, save `seed-<n>.keras` into out_dir, return its facts."""
+    """One worker's job: train one seed, save `seed-<n>.keras` into out_dir, return its facts;
+    with `curves`, its curve rows appended there epoch by epoch."""
     use_backend(params.train.backend, threads=1)
     if multiprocessing.current_process().name != "MainProcess":  # a worker (not n_jobs=1)
         # Ctrl-C reaches the whole process group: the stage's process stops the workers and
@@ -122,7 +133,8 @@ def train_seed(
         clear_stale_backup(backup, fingerprint, params.train.resume)
         arrays = holdout(load_prepared(data_dir), params.train.validation_split)
         start = time.perf_counter()
-        model, progress, done, keep_best = fit(params, model_name, seed, arrays, backup)
+        live = Path(curves) if curves else None
+        model, progress, done, keep_best = fit(params, model_name, seed, arrays, backup, live)
         seconds = time.perf_counter() - start
         failure = training_failure(
             progress.rows,

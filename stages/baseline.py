@@ -16,7 +16,7 @@ import pandas as pd
 from reuters_rnn.atomic import atomic_path, write_json
 from reuters_rnn.baselines import fit_predict, has_probabilities
 from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
-from reuters_rnn.failure import run_stage
+from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
 from reuters_rnn.scoring import score
@@ -44,7 +44,7 @@ def main() -> None:
     try:
         arrays = holdout(load_prepared(args.data), params.train.validation_split)
     except DataError as exc:
-        raise SystemExit(f"baseline failed: {exc}") from None
+        raise FixableError(f"baseline failed: {exc}") from None
     scores, predicted = run_baseline(params.baselines[args.name], arrays)
     metrics = {
         "model": args.name,

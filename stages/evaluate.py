@@ -24,13 +24,13 @@ from reuters_rnn.dataset import (
     load_prepared,
     sha256_of,
 )
-from reuters_rnn.failure import run_stage
+from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
 from reuters_rnn.scoring import score
 
 
-class ModelFileError(RuntimeError):
+class ModelFileError(FixableError):
     """A trained model's file is missing, damaged, or not the one its train stage wrote."""
 
 
@@ -93,7 +93,7 @@ def main() -> None:
             read_probabilities(Path(args.models_dir), r, args.model, labels) for r in runs
         ]
     except (DataError, ModelFileError) as exc:
-        raise SystemExit(f"evaluate failed: {exc}") from None
+        raise FixableError(f"evaluate failed: {exc}") from None
     seeds = {
         str(run["seed"]): {**score(labels, probs), "weights": run["weights"]}
         for run, probs in zip(runs, probabilities, strict=True)

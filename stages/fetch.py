@@ -14,12 +14,12 @@ from pathlib import Path
 from reuters_rnn.atomic import atomic_path
 from reuters_rnn.backend import import_keras, use_data_backend
 from reuters_rnn.dataset import sha256_of
-from reuters_rnn.failure import run_stage
+from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import DataParams, load_params
 
 
-class FetchError(RuntimeError):
+class FetchError(FixableError):
     """The data file could not be obtained or failed its checksum."""
 
 
@@ -71,7 +71,7 @@ def main() -> None:
     try:
         path = fetch(params.data, args.out)
     except FetchError as exc:
-        raise SystemExit(f"fetch failed: {exc}") from None
+        raise FixableError(f"fetch failed: {exc}") from None
     guard.check(args.out)
     print(f"fetch: {path} ({path.stat().st_size} bytes, sha256 {params.data.sha256} verified)")
 

@@ -18,7 +18,7 @@ import numpy as np
 from reuters_rnn.atomic import atomic_path, write_json
 from reuters_rnn.backend import import_keras, use_data_backend
 from reuters_rnn.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
-from reuters_rnn.failure import run_stage
+from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import DataParams, load_params
 
@@ -163,7 +163,7 @@ def main() -> None:
     try:
         arrays = prepare(*read_raw(args.raw, params.data.sha256), params.data)
     except DataError as exc:
-        raise SystemExit(f"prepare failed: {exc}") from None
+        raise FixableError(f"prepare failed: {exc}") from None
     with atomic_path(args.out, directory=True) as tmp:
         write_prepared(tmp, arrays)
     summary = facts(arrays)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.failure import run_stage
+from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import Params, load_params
 from reuters_rnn.scoring import METRICS
@@ -27,7 +27,7 @@ def read_model_json(directory: str | Path, params: Params, what: str) -> dict[st
     found = {m: Path(directory) / f"{m}.json" for m in params.models}
     missing = [m for m, path in found.items() if not path.exists()]
     if missing:
-        raise SystemExit(
+        raise FixableError(
             f"report: no {what} for {', '.join(missing)} in {directory}; run `dvc repro`."
         )
     return {m: json.loads(path.read_text()) for m, path in found.items()}
@@ -56,7 +56,7 @@ def baseline_rows(directory: str | Path, params: Params) -> pd.DataFrame:
     for name in params.baselines:
         path = Path(directory) / f"{name}.json"
         if not path.exists():
-            raise SystemExit(
+            raise FixableError(
                 f"report: no metrics for baseline {name} in {directory}; run `dvc repro`."
             )
         metrics = json.loads(path.read_text())
@@ -79,7 +79,9 @@ def hits(directory: str | Path, params: Params) -> dict[str, np.ndarray]:
     for name in [*params.models, *params.baselines]:
         path = Path(directory) / f"{name}.csv"
         if not path.exists():
-            raise SystemExit(f"report: no predictions for {name} in {directory}; run `dvc repro`.")
+            raise FixableError(
+                f"report: no predictions for {name} in {directory}; run `dvc repro`."
+            )
         frame = pd.read_csv(path, index_col="newswire")
         found[name] = frame["label"].to_numpy() == frame.drop(columns="label").to_numpy().T
     return found

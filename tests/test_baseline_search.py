@@ -17,7 +17,7 @@ from model_search.objective import objective_for
 from model_search.promotion import promotion
 from model_search.results import comparison
 from model_search.search_file import load_search, searched_params
-from model_search.space import SearchFile
+from model_search.space import SearchError, SearchFile
 from reuters_rnn.baselines import fit_predict
 from reuters_rnn.params import load_params, parse_params
 from tests.test_search import SEARCH, refused, tiny_arrays
@@ -150,7 +150,7 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
     }
     for name, (facts, trials) in scored.items():
         study = optuna.create_study(storage=storage, study_name=name, direction="maximize")
-        study.set_user_attr("identity", json.dumps({"space": name, **facts}) + "ab12")
+        study.set_user_attr("identity", {"space": name, **facts, "data": "ab12"})
         for accuracies in trials:
             study.add_trial(
                 optuna.trial.create_trial(
@@ -172,7 +172,7 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
     assert facts["difference"] == pytest.approx(0.018) and facts["fits"] == 5
     assert 0 < facts["p"] < 0.05
     assert "over the same 5 fits, paired t-test" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="not scored on the same fits \\(folds differ\\)"):
+    with pytest.raises(SearchError, match="not scored on the same fits \\(folds differ\\)"):
         compare(argparse.Namespace(**{**vars(args), "against": "other_folds"}))
 
 

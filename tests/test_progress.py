@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pandas as pd
 
-from reuters_rnn.progress import Backup, EpochLog, KeepBest, StopOnNonFinite, restore
+from reuters_rnn.progress import (
+    Backup,
+    EpochLog,
+    KeepBest,
+    LiveCurves,
+    StopOnNonFinite,
+    restore,
+)
+from reuters_rnn.run_state import CURVE_COLUMNS
 
 LOGS = {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.2}
 
@@ -102,3 +111,34 @@ def test_early_stopping_ends_after_patience_with_the_best_weights_and_resumes_al
     resumed.set_model(model)
     resumed.on_epoch_end(3)
     assert model.stop_training and resumed.best_epoch() == 2
+
+
+def test_live_curves_are_on_disk_when_each_epoch_ends_and_a_resumed_run_repeats_none(tmp_path):
+    """Each epoch's rows are in the CSV by the time the next callback runs; a training resumed
+    after epoch 2 (its backup's rows restored) writes epochs 1-2 once, then 3-4."""
+    curves = tmp_path / "swem.csv"
+    pd.DataFrame(columns=CURVE_COLUMNS).to_csv(curves, index=False)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    x, y = np.ones((8, 3)), np.eye(2)[[0, 1] * 4]
+    restored = [
+        {"epoch": e, "split": s, "accuracy": 0.5, "loss": 0.7}
+        for e in (1, 2)
+        for s in ("train", "test")
+    ]
+    rows = list(restored)
+    seen: list[int] = []
+    probe = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(len(pd.read_csv(curves)))
+    )
+    log = EpochLog(None, epochs=4, held_out="test", rows=rows)
+    callbacks = [log, LiveCurves(curves, 3, rows), probe]
+    model.fit(
+        x, y, validation_data=(x, y), initial_epoch=2, epochs=4, callbacks=callbacks, verbose=0
+    )
+    assert seen == [6, 8]  # after epoch 3: 2 restored epochs + 1, two rows each; after epoch 4
+    written = pd.read_csv(curves)
+    assert list(written.columns) == list(CURVE_COLUMNS) and set(written["seed"]) == {3}
+    assert list(zip(written["epoch"], written["split"], strict=True)) == [
+        (e, s) for e in (1, 2, 3, 4) for s in ("train", "test")
+    ]

@@ -25,9 +25,10 @@ from optuna.trial import TrialState
 
 from model_search import workers
 from model_search.__main__ import command_line
-from model_search.promotion import parse_settings, promotion
-from model_search.results import settings
+from model_search.promotion import promotion
+from model_search.results import settings, trials_table
 from model_search.search_file import load_search
+from model_search.space import SearchError
 from model_search.study import open_storage, open_study, requeue_interrupted, stop_workers
 from reuters_rnn.dataset import NUM_CLASSES, DataError, write_prepared
 from reuters_rnn.params import ParamsError, load_params, parse_params
@@ -103,7 +104,9 @@ def test_committed_search_spaces_are_valid_for_committed_params():
 def test_readme_search_commands_parse_and_name_committed_spaces():
     search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
     readme = (PROJECT / "README.md").read_text()
-    lines = re.findall(r"^python -m model_search (.+?)(?:  +#.*)?$", readme, re.MULTILINE)
+    lines = re.findall(
+        r"^(?:python -m model_search|reuters-search) (.+?)(?:  +#.*)?$", readme, re.MULTILINE
+    )
     assert len(lines) >= 4
     for line in lines:
         args = command_line().parse_args(shlex.split(line))
@@ -186,8 +189,12 @@ def test_promotion_sets_only_what_differs():
 
 def test_a_trials_settings_read_back_from_the_tracked_table():
     values = {"pooling": ["mean", "max"], "word_dropout": 0.2, "cell": "gru", "units": [64]}
-    assert parse_settings(settings(values)) == values
-    assert parse_settings(settings({})) == {}
+    trial = optuna.trial.create_trial(value=0.9, user_attrs={"set": values, "accuracies": [0.9]})
+    row = trials_table([trial], []).iloc[0]
+    assert json.loads(row["settings"]) == values  # data, read back as data
+    assert (
+        row["set"] == settings(values) == "pooling=[mean, max] word_dropout=0.2 cell=gru units=[64]"
+    )
 
 
 def test_best_answers_from_the_tracked_results_where_no_storage_holds_the_study(tmp_path):
@@ -206,6 +213,8 @@ def test_best_answers_from_the_tracked_results_where_no_storage_holds_the_study(
     )
     assert "inside seed noise" in answer[2]
     assert answer[3] == "dvc exp run -S 'models.swem.word_dropout=0.2'"
+    named = Path(sys.executable).with_name("reuters-search")  # the installed console command
+    assert run([str(named), "best", "swem_variations"], tmp_path).stdout.splitlines() == answer
     assert not (tmp_path / "search/studies.db").exists()  # looking created no database
     missing = run([*SEARCH_CMD, "best", "swem"], tmp_path, check=False)
     assert missing.returncode == 1
@@ -250,9 +259,20 @@ def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project)
 def test_study_refuses_trials_scored_under_other_settings(tmp_path):
     search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
     storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
-    open_study(storage, "swem", search, search.spaces["swem"], "folds 5")
-    with pytest.raises(SystemExit, match="scored with other settings.*--study swem_2"):
-        open_study(storage, "swem", search, search.spaces["swem"], "folds 10")
+    identity = {"folds": 5, "train": {"seeds": [1]}, "data": "ab12"}
+    open_study(storage, "swem", search, search.spaces["swem"], identity)
+    with pytest.raises(SearchError, match="scored with other settings.*--study swem_2"):
+        open_study(storage, "swem", search, search.spaces["swem"], {**identity, "folds": 10})
+
+
+def test_a_study_stored_with_a_text_identity_is_continued_and_stored_as_data(tmp_path):
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
+    identity = {"folds": 5, "train": {"seeds": [1]}, "data": "ab12"}
+    old = optuna.create_study(storage=storage, study_name="swem", direction="maximize")
+    old.set_user_attr("identity", '{"folds": 5, "train": {"seeds": [1]}}ab12')
+    study = open_study(storage, "swem", search, search.spaces["swem"], identity)
+    assert study.user_attrs["identity"] == identity
 
 
 def test_interrupted_trials_are_queued_again_once_per_setting(tmp_path):

@@ -65,7 +65,7 @@ def test_the_whole_set_runs_as_its_own_project_with_early_stopping_and_paired_te
     predictions = pd.read_csv(sub / "metrics/predictions/lstm.csv")
     assert len(predictions) == facts["test_sequences"]
     report = (sub / "metrics/report.md").read_text()
-    assert f"paired bootstrap over the same {facts['test_sequences']} newswires" in report
+    assert f"paired tests over the same {facts['test_sequences']} newswires" in report
 
     # Its own project: the root's `dvc status` and `dvc repro` neither see nor start it, and its
     # experiments list its metrics.
