@@ -80,6 +80,14 @@ def per_value_tables(complete: pd.DataFrame, keys: list[str], categorical: set[s
     return tables
 
 
+def distinct_fits(trial: FrozenTrial) -> list[float]:
+    """A trial's accuracy per distinct fit: a baseline's per-fold accuracies are repeated for
+    every seed (to pair with a neural model's fits), but two baseline trials pair over the folds
+    alone, or the repeats would understate the paired test's p."""
+    accuracies = trial.user_attrs["accuracies"]
+    return accuracies[: trial.user_attrs.get("fits", len(accuracies))]
+
+
 def started_from(study: optuna.Study, model: str) -> dict | None:
     """The spec of `model` in params.yaml when the study began (its identity), or None."""
     identity = study.user_attrs.get("identity")
@@ -99,9 +107,9 @@ def comparison(complete: list[FrozenTrial], start: dict | None = None) -> dict:
     if current is None:
         return {**facts, "current_trial": None}
     others = [t for t in complete if t.number != current.number]
-    reference = current.user_attrs["accuracies"]
-    p_values = [paired(t.user_attrs["accuracies"], reference)[1] for t in others]
-    difference, p = paired(best.user_attrs["accuracies"], reference)
+    reference = distinct_fits(current)
+    p_values = [paired(distinct_fits(t), reference)[1] for t in others]
+    difference, p = paired(distinct_fits(best), reference)
     adjusted = holm(p_values)[others.index(best)] if best in others else 1.0
     return {
         **facts,
@@ -186,7 +194,7 @@ def report(args: argparse.Namespace) -> None:
         if current is not None and trial.state == TrialState.COMPLETE:
             table.loc[i, ["vs_current", "p"]] = [
                 round(x, 4)
-                for x in paired(trial.user_attrs["accuracies"], current.user_attrs["accuracies"])
+                for x in paired(distinct_fits(trial), distinct_fits(current))
             ]
     done = table[table["state"] == "complete"]
     tables = per_value_tables(done, keys, categorical)

@@ -43,7 +43,7 @@ def load_prepared(directory: str | Path, names: tuple[str, ...] = ARRAYS) -> dic
     """The arrays prepare wrote (or only `names` of them, the others never opened), each checked
     against the manifest before it is loaded."""
     directory = Path(directory)
-    fix = "restore it with `dvc checkout data/prepared` or rebuild it with `dvc repro -f prepare`"
+    fix = "rebuild it with `dvc repro -f prepare` (or restore it from the DVC cache: `dvc checkout --force data/prepared`)"
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
     except (OSError, ValueError) as exc:

@@ -213,9 +213,8 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         lines = "\n  - ".join(problems)
         raise ParamsError(
             f"{source} has {len(problems)} problem(s):\n  - {lines}\n"
-            f"Fix these keys in {source} and run `dvc repro` again, or go back to the last "
-            f"commit: git checkout HEAD -- {Path(source).name} dvc.lock metrics && dvc checkout "
-            "&& dvc repro"
+            f"Fix these keys in {source} and run `dvc repro` again, or go back to the committed "
+            f"file: `git checkout HEAD -- {Path(source).name}`"
         ) from None
 
 

@@ -37,7 +37,7 @@ class ModelFileError(FixableError):
 def verified(path: Path, expected: str | None, model: str) -> Path:
     """`path` if its sha256 is the one train recorded; else a ModelFileError naming the fix."""
     fix = (
-        f"restore it with `dvc checkout {path.parent}` (or `dvc pull {path.parent}` from a good "
+        f"restore it with `dvc checkout --force {path.parent}` (or `dvc pull {path.parent}` from a good "
         f"remote), or retrain it with `dvc repro -f train@{model}`"
     )
     if not path.exists():

@@ -36,7 +36,7 @@ def test_a_changed_array_is_refused_by_name_with_the_fix(tmp_path):
         load_prepared(tmp_path)
     message = str(info.value)
     assert "labels_test.npy" in message and "does not match" in message
-    assert "dvc checkout data/prepared" in message
+    assert "`dvc repro -f prepare`" in message and "`dvc checkout --force data/prepared`" in message
 
 
 def test_a_missing_manifest_is_refused(tmp_path):

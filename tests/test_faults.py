@@ -180,6 +180,10 @@ def test_a_bad_experiment_value_deletes_nothing(reproduced_project):
     assert result.returncode != 0
     assert "train.epochs: -1 is not allowed" in result.stdout + result.stderr
     assert (repo / "models/lstm/seed-1.keras").exists()
+    # The message's way back, run exactly as it reads: the committed params, nothing else to do.
+    (advice,) = re.findall(r"go back to the committed file: `([^`]+)`", result.stderr)
+    run(["bash", "-c", advice], repo)
+    assert run(["git", "status", "--porcelain", "params.yaml"], repo).stdout == ""
 
 
 def test_a_changed_prepared_array_is_refused_by_name(reproduced_project):
@@ -192,6 +196,14 @@ def test_a_changed_prepared_array_is_refused_by_name(reproduced_project):
     result = run([*DVC, "repro", "-f", "-s", "evaluate@lstm"], reproduced_project, check=False)
     assert result.returncode != 0
     assert "labels_test.npy: sha256" in result.stderr and "does not match" in result.stderr
+    # Each way back the message names, run exactly as written, in this state.
+    rebuild, restore = re.findall(r"`(dvc [^`]+)`", result.stderr)[:2]
+    assert (rebuild, restore) == ("dvc repro -f prepare", "dvc checkout --force data/prepared")
+    run(["bash", "-c", restore], reproduced_project)
+    run([*DVC, "repro", "-f", "-s", "evaluate@lstm"], reproduced_project)
+    np.save(labels, changed)
+    run(["bash", "-c", rebuild], reproduced_project)
+    run([*DVC, "repro", "-f", "-s", "evaluate@lstm"], reproduced_project)
 
 
 def test_a_damaged_model_file_is_refused_by_name(reproduced_project):
