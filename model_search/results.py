@@ -193,8 +193,7 @@ def report(args: argparse.Namespace) -> None:
     for i, trial in enumerate(finished):
         if current is not None and trial.state == TrialState.COMPLETE:
             table.loc[i, ["vs_current", "p"]] = [
-                round(x, 4)
-                for x in paired(distinct_fits(trial), distinct_fits(current))
+                round(x, 4) for x in paired(distinct_fits(trial), distinct_fits(current))
             ]
     done = table[table["state"] == "complete"]
     tables = per_value_tables(done, keys, categorical)

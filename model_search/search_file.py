@@ -9,7 +9,6 @@ import difflib
 import json
 from pathlib import Path
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from model_search.candidates import (
@@ -28,7 +27,8 @@ from model_search.space import (
     SearchFile,
     TpeSpace,
 )
-from reuters_rnn.params import Params, ParamsError, load_params, parse_params
+from reuters_rnn.params import Params, load_params, parse_params
+from reuters_rnn.params_file import ParamsError, read_yaml
 
 
 def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
@@ -133,14 +133,7 @@ def _describe(error: dict) -> str:
 def load_search(path: str | Path, params: Params) -> SearchFile:
     """Read and validate search.yaml against params.yaml's models; one error naming every problem."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ParamsError(
-            f"{path} not found: run from the project root, or restore it with `git checkout {path.name}`"
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    raw = read_yaml(path)
     problems = []
     try:
         search = SearchFile.model_validate(raw)

@@ -10,8 +10,10 @@ so DVC records nothing.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +61,40 @@ def disk_full_line(label: str, path: str, needed: int | None) -> str:
     )
 
 
+def removed_outputs_line() -> str:
+    """Under `dvc repro`, DVC removes a stage's outputs before it runs, so a failed stage leaves
+    its git-tracked ones (`cache: false`) deleted: the line that brings the committed ones back,
+    or "" when none is missing (or outside DVC)."""
+    stage = os.environ.get("DVC_STAGE")
+    if not stage:
+        return ""
+    try:
+        from dvc.repo import Repo
+
+        with Repo() as repo:
+            (found,) = repo.stage.collect(stage)
+        gone = [
+            out.def_path
+            for out in found.outs
+            if not out.use_cache and not Path(found.wdir, out.def_path).exists()
+        ]
+        listed = subprocess.run(
+            ["git", "ls-files", "--", *gone], cwd=found.wdir, capture_output=True, text=True
+        )
+        tracked = listed.stdout.split() if gone else []
+    except Exception:  # noqa: BLE001 - a hint only: never hide the failure itself
+        return ""
+    if not tracked:
+        return ""
+    return (
+        "\nDVC removed this stage's git-tracked outputs before it ran; the committed ones come "
+        f"back with `git checkout HEAD -- {' '.join(tracked)}`"
+    )
+
+
 def run_stage(main: Callable[[], None], label: str, kept: Callable[[], str] | None = None) -> None:
-    """Run a stage's main; end an interruption or a full disk with one line and exit non-zero.
+    """Run a stage's main; end an interruption, a full disk or a FixableError with one line (and
+    how to restore the tracked outputs DVC removed) and exit non-zero.
 
     `kept` says what an interrupted stage keeps for the next run (train: its last backups).
     """
@@ -71,15 +105,16 @@ def run_stage(main: Callable[[], None], label: str, kept: Callable[[], str] | No
         how = "SIGTERM" if isinstance(exc, Interrupted) else "Ctrl-C"
         what = kept() if kept else "nothing half-written was left"
         print(
-            f"{label}: interrupted ({how}); {what}. `dvc repro` runs it again.",
+            f"{label}: interrupted ({how}); {what}. `dvc repro` runs it again."
+            + removed_outputs_line(),
             file=sys.stderr,
             flush=True,
         )
         sys.exit(130)
     except FixableError as exc:
-        sys.exit(str(exc))
+        sys.exit(str(exc) + removed_outputs_line())
     except DiskFull as exc:
-        sys.exit(disk_full_line(label, exc.path, exc.needed))
+        sys.exit(disk_full_line(label, exc.path, exc.needed) + removed_outputs_line())
     except OSError as exc:
         if exc.errno != errno.ENOSPC:
             raise

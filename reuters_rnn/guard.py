@@ -129,17 +129,29 @@ class InputsGuard:
             f"{c} edited" for c in code
         ]
 
-    def check(self, *outputs: str | Path) -> None:
-        """Raise InputsChanged, removing `outputs`, if the stage's inputs changed while it ran."""
+    def check(self, *outputs: str | Path, kept: str = "") -> None:
+        """Raise InputsChanged if the stage's inputs changed while it ran, removing `outputs`
+        (but for a stage that says what it `kept`: train keeps its seeds, which a later run
+        reuses only where their fingerprint, params and code included, still matches)."""
         changed = self.changes()
         if not changed:
             return
-        for output in map(Path, outputs):
+        for output in map(Path, outputs if not kept else ()):
             if output.is_dir():
                 shutil.rmtree(output, ignore_errors=True)
             elif output.exists():
                 output.unlink()
+        params_changed = any(" → " in change for change in changed)
+        why = (
+            " If you did not edit it, another `dvc exp run` in this workspace wrote its -S values "
+            "into params.yaml before DVC refused it: run experiments one after another, or queue "
+            "them (`dvc exp run --queue -S ...`, then `dvc queue start`), or give each its own "
+            "copy (`dvc exp run --temp -S ...`); `git checkout HEAD -- params.yaml` restores the "
+            "committed params."
+            if params_changed
+            else ""
+        )
         raise InputsChanged(
-            f"{self.label}: inputs changed while it ran: {'; '.join(changed)}. "
-            "Nothing was recorded; run `dvc repro` again."
+            f"{self.label}: inputs changed while it ran: {'; '.join(changed)}. Nothing was "
+            f"recorded{kept}; run `dvc repro` again.{why}"
         )

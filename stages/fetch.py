@@ -16,7 +16,8 @@ from reuters_rnn.backend import import_keras, use_data_backend
 from reuters_rnn.dataset import sha256_of
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import DataParams, load_params
+from reuters_rnn.params import load_params
+from reuters_rnn.sections import DataParams
 
 
 class FetchError(FixableError):

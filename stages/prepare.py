@@ -20,7 +20,8 @@ from reuters_rnn.backend import import_keras, use_data_backend
 from reuters_rnn.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import DataParams, load_params
+from reuters_rnn.params import load_params
+from reuters_rnn.sections import DataParams
 
 # keras.datasets.reuters.load_data defaults: 1 marks a sequence start, 2 an out-of-vocabulary
 # word, and real word ids are shifted up by 3 so that 0 stays free for padding.

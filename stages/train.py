@@ -92,7 +92,13 @@ def train_model(args: argparse.Namespace, params: Params) -> None:
         write_json(args.summary_out, summary)
     if failed:
         raise FixableError("\n".join(failed))
-    guard.check(args.models_out, args.curves_out, args.summary_out)
+    guard.check(
+        args.models_out,
+        args.curves_out,
+        args.summary_out,
+        kept=f" (its trained seeds are kept in {args.models_out}: a run with the params they were "
+        "trained with reuses them)",
+    )
     print(f"train {args.model}: saved {len(runs)} seed(s) to {args.models_out}")
 
 

@@ -22,8 +22,8 @@ def main() -> None:
     parser.add_argument("params", help="the params file, e.g. params.yaml")
     parser.add_argument("marker", help="the file to write when it is valid")
     args = parser.parse_args()
+    load_params(args.params)  # raises ParamsError listing every problem (or a missing file)
     guard = InputsGuard("validate", args.params)
-    load_params(args.params)  # raises ParamsError listing every problem
     with atomic_path(args.marker) as tmp:
         tmp.write_text(MARKER)
     guard.check(args.marker)

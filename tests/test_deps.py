@@ -90,7 +90,7 @@ def test_the_whole_set_pipeline_is_the_root_pipeline_one_folder_down():
 
 
 def test_every_train_key_that_changes_a_result_is_a_param_of_the_train_stage():
-    from reuters_rnn.params import TrainParams
+    from reuters_rnn.sections import TrainParams
 
     declared = set(stage_definition(STAGES["train"])["params"])
     how_not_what = {"resume", "checkpoint_every"}  # how a training runs, not what it makes

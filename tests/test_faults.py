@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.tiny_project import DVC, ENV, lock, run, set_params, stale
+from tests.tiny_project import DVC, ENV, commit_all, lock, run, set_params, stale
 
 pytestmark = pytest.mark.pipeline
 TRAIN_LSTM = [
@@ -135,6 +135,7 @@ def test_second_repro_is_refused_by_dvc_lock(slow_project):
 
 def test_params_edited_mid_run_record_nothing(slow_project):
     repo = slow_project
+    commit_all(repo, "the slow run's params, committed")
     proc = start([*DVC, "repro", "train@lstm"], repo)
     wait_for_line(proc, "epoch 2/")
     set_params(repo, lambda p: p["models"]["lstm"].update(units=[20]))
@@ -143,7 +144,13 @@ def test_params_edited_mid_run_record_nothing(slow_project):
     assert proc.wait(timeout=300) != 0
     assert "train lstm: inputs changed while it ran: models.lstm.units [50] → [20]" in output
     assert lock(repo)["train@lstm"] == recorded  # DVC recorded nothing new
-    assert not (repo / "models/lstm").exists()  # what it wrote is removed
+    # What a second `dvc exp run` does to the first (it writes its -S before DVC refuses it):
+    # the message says so and how to go back; the trained seeds are kept, and reused.
+    assert "another `dvc exp run` in this workspace wrote its -S values" in output
+    (back,) = re.findall(r"`(git checkout HEAD -- params.yaml)`", output)
+    run(["bash", "-c", back], repo)
+    again = run([*DVC, "repro", "train@lstm"], repo).stdout
+    assert "seeds [1] unchanged since their last training; kept" in again
 
 
 def test_a_typo_deletes_nothing_and_fixing_it_reruns_nothing(reproduced_project):
@@ -197,6 +204,13 @@ def test_a_changed_prepared_array_is_refused_by_name(reproduced_project):
     assert result.returncode != 0
     assert "labels_test.npy: sha256" in result.stderr and "does not match" in result.stderr
     # Each way back the message names, run exactly as written, in this state.
+    (back,) = re.findall(r"the committed ones come back with `([^`]+)`", result.stderr)
+    assert back == (
+        "git checkout HEAD -- metrics/confusion/lstm.csv metrics/predictions/lstm.csv "
+        "metrics/runs/lstm.json"
+    )
+    run(["bash", "-c", back], reproduced_project)
+    assert run(["git", "status", "--porcelain", "metrics"], reproduced_project).stdout == ""
     rebuild, restore = re.findall(r"`(dvc [^`]+)`", result.stderr)[:2]
     assert (rebuild, restore) == ("dvc repro -f prepare", "dvc checkout --force data/prepared")
     run(["bash", "-c", restore], reproduced_project)

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from reuters_rnn.dataset import sha256_of
-from reuters_rnn.params import DataParams
+from reuters_rnn.sections import DataParams
 from stages.fetch import FetchError, fetch
 from tests.tiny_project import (
     PROJECT,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import os
+import re
 
 import pytest
 import yaml
 
-from reuters_rnn.params import ParamsError, load_params, parse_params
+from reuters_rnn.params import load_params, parse_params
+from reuters_rnn.params_file import ParamsError
 from reuters_rnn.specs import BASELINE_KINDS
 from tests.tiny_project import PROJECT
 
@@ -281,3 +284,51 @@ def test_every_baseline_kind_has_one_builder():
     from reuters_rnn.baselines import BUILDERS
 
     assert set(BUILDERS) == set(BASELINE_KINDS.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "params.yaml is empty: restore it with `git checkout HEAD -- params.yaml`"),
+        ("- 1\n", "params.yaml must be a mapping of sections, not list"),
+        (
+            "train:\n  batch_size: 5\n  batch_size: 6\n",
+            "key 'batch_size' appears twice (lines 2 and 3); keep one",
+        ),
+    ],
+)
+def test_an_empty_listed_or_duplicate_keyed_file_is_one_line(tmp_path, text, expected):
+    (tmp_path / "params.yaml").write_text(text)
+    with pytest.raises(ParamsError, match=re.escape(expected)):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_checks_across_sections_are_reported_with_the_bad_keys():
+    """`truncating: middle` is bad on its own; the buckets' check across data and train is
+    reported in the same run, not after the first is fixed."""
+    raw = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    raw["data"]["truncating"] = "middle"
+    raw["train"]["length_buckets"] = [256, 64]
+    with pytest.raises(ParamsError) as info:
+        parse_params(raw)
+    message = str(info.value)
+    assert "2 problem(s)" in message and "data.truncating: 'middle' is not allowed" in message
+    assert "train.length_buckets: [256, 64] must be increasing lengths" in message
+
+
+def test_validate_names_a_missing_params_file_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "stages.validate", "params.yaml", "ok"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "params.yaml not found: run from the project root, or restore it with "
+        "`git checkout params.yaml`"
+    )

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from reuters_rnn.dataset import DataError, sha256_of
-from reuters_rnn.params import DataParams
+from reuters_rnn.sections import DataParams
 from stages.prepare import facts, pad, prepare, read_raw, split_like_keras
 from tests.tiny_project import REAL_NPZ, needs_real_data, write_synthetic_npz
 

@@ -31,7 +31,8 @@ from model_search.search_file import load_search
 from model_search.space import SearchError
 from model_search.study import open_storage, open_study, requeue_interrupted, stop_workers
 from reuters_rnn.dataset import NUM_CLASSES, DataError, write_prepared
-from reuters_rnn.params import ParamsError, load_params, parse_params
+from reuters_rnn.params import load_params, parse_params
+from reuters_rnn.params_file import ParamsError
 from reuters_rnn.statistics import paired
 from tests.pg_server import BIN, PostgresServer
 from tests.s3_store import free_ports
