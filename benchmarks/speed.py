@@ -63,40 +63,17 @@ def pipeline(workdir: Path, backend: str, epochs: int) -> dict:
         training[name] = json.loads((repo / f"metrics/training/{name}.json").read_text())["seeds"][
             0
         ]
-    evaluate = [
-        "python",
-        "-m",
-        "stages.evaluate",
-        "lstm",
-        "data/prepared",
-        "models/lstm",
-        "metrics/training/lstm.json",
-        "scratch/runs-lstm.json",
-        "scratch/confusion-lstm.csv",
-    ]
+    evaluate = (
+        "python -m stages.evaluate lstm data/prepared models/lstm metrics/training/lstm.json "
+        "scratch/runs-lstm.json scratch/confusion-lstm.csv scratch/predictions-lstm.csv"
+    )
+    baseline = (
+        "python -m stages.baseline tfidf_logreg data/prepared scratch/tfidf.json scratch/tfidf.csv"
+    )
     stage_seconds = {
-        "evaluate (one model)": timed(evaluate, repo)[0],
-        "baseline tfidf_logreg": timed(
-            [
-                "python",
-                "-m",
-                "stages.baseline",
-                "tfidf_logreg",
-                "data/prepared",
-                "scratch/tfidf.json",
-            ],
-            repo,
-        )[0],
-        "report": timed(
-            [
-                "python",
-                "-m",
-                "stages.report",
-                "metrics",
-                "scratch/report",
-            ],
-            repo,
-        )[0],
+        "evaluate (one model)": timed(evaluate.split(), repo)[0],
+        "baseline tfidf_logreg": timed(baseline.split(), repo)[0],
+        "report": timed(["python", "-m", "stages.report", "metrics", "scratch/report"], repo)[0],
     }
     bare = json.loads(
         timed(

@@ -13,15 +13,8 @@ from typing import Any
 import pandas as pd
 
 from model_search.candidates import current_value, entry, section
-from model_search.results import (
-    StudyMissing,
-    comparison,
-    load,
-    missing,
-    started_from,
-    stored_study,
-    yaml_value,
-)
+from model_search.results import comparison, started_from, yaml_value
+from model_search.stored import StudyMissing, load, missing, stored_study
 from reuters_rnn.params import Params, load_params
 
 # A paired p at or above this: the best trial is not told apart from the current model.

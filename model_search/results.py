@@ -18,9 +18,8 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from model_search.candidates import section
-from model_search.search_file import command_space
-from model_search.space import Choices, GridSpace, SearchError
-from model_search.study import open_storage
+from model_search.space import Choices, GridSpace
+from model_search.stored import StudyMissing, load, run_command, stored_study
 from model_search.summary import plots_yaml, summary_markdown
 from reuters_rnn.atomic import atomic_path
 from reuters_rnn.resampling import holm
@@ -121,51 +120,6 @@ def comparison(complete: list[FrozenTrial], start: dict | None = None) -> dict:
         "compared": len(others),
         "fits": len(reference),
     }
-
-
-class StudyMissing(SearchError):
-    """No storage holds the study (a fresh clone has no search/studies.db)."""
-
-
-def run_command(args: argparse.Namespace, verb: str = "run") -> str:
-    """The command that runs (starts or continues) the study `args` names, as a user types it;
-    or another verb of it (best, report)."""
-    study = f" --study {args.study}" if args.study and args.study != args.space else ""
-    return f"python -m model_search {verb} {args.space}{study}"
-
-
-def stored_study(args: argparse.Namespace):
-    """params, search file, space, and the study from its storage (None where no storage holds
-    it: a fresh clone, or a study not run yet)."""
-    params, search, space = command_space(args)
-    name = args.study or args.space
-    url = args.storage or search.storage
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return params, search, space, None  # do not create an empty database just to look
-    try:
-        study = optuna.load_study(study_name=name, storage=open_storage(url, search))
-    except KeyError:
-        return params, search, space, None
-    return params, search, space, study
-
-
-def missing(args: argparse.Namespace) -> StudyMissing:
-    name = args.study or args.space
-    return StudyMissing(
-        f"search: no study {name!r} in the storage; run `{run_command(args)}` first"
-    )
-
-
-def load(args: argparse.Namespace):
-    """params, search file, space, study and its complete trials; StudyMissing where no storage
-    holds the study, a SearchError where it has no complete trial."""
-    params, search, space, study = stored_study(args)
-    if study is None:
-        raise missing(args)
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        raise SearchError(f"search {study.study_name}: no complete trial yet")
-    return params, search, space, study, complete
 
 
 def report(args: argparse.Namespace) -> None:

@@ -13,8 +13,9 @@ from typing import Any
 
 import optuna
 
-from model_search.results import load, settings
+from model_search.results import settings
 from model_search.space import SearchError
+from model_search.stored import load
 from reuters_rnn.atomic import write_json
 from reuters_rnn.statistics import paired
 

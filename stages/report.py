@@ -1,8 +1,8 @@
 """report: every model's metrics and timings + the baselines -> one table (Markdown, CSV, JSON).
 
 Per model: mean ± std and a confidence interval over seeds beside the published accuracy; for the
-pairs in report.comparisons and for the best neural model against the best baseline, Welch's
-t-test over seeds and a paired bootstrap over the same newswires.
+pairs in report.comparisons and the best neural model against the best baseline, the tests over
+seeds and over the same newswires (reuters_rnn.statistics, reuters_rnn.resampling).
 """
 
 from __future__ import annotations
@@ -35,19 +35,13 @@ def read_model_json(directory: str | Path, params: Params, what: str) -> dict[st
 
 def runs_table(runs: dict[str, dict], training: dict[str, dict]) -> pd.DataFrame:
     """One row per (model, seed): held-out metrics, weights and training seconds."""
-    rows = []
-    for model, result in runs.items():
-        timing = {str(t["seed"]): t for t in training[model]["seeds"]}
-        for seed, metrics in result["seeds"].items():
-            rows.append(
-                {
-                    "model": model,
-                    "seed": int(seed),
-                    **metrics,
-                    **{k: timing[seed][k] for k in ("train_seconds", "ms_per_epoch")},
-                }
-            )
-    return pd.DataFrame(rows)
+    timed = ("train_seconds", "ms_per_epoch")
+    timings = {m: {str(t["seed"]): t for t in facts["seeds"]} for m, facts in training.items()}
+    return pd.DataFrame(
+        {"model": m, "seed": int(s), **metrics, **{k: timings[m][s][k] for k in timed}}
+        for m, result in runs.items()
+        for s, metrics in result["seeds"].items()
+    )
 
 
 def baseline_rows(directory: str | Path, params: Params) -> pd.DataFrame:
@@ -152,14 +146,9 @@ def to_markdown(
 
 
 def summary_metrics(table: pd.DataFrame) -> dict[str, float]:
-    """The one DVC metrics file, all numbers: per model (and baseline) the held-out accuracy's
-    mean over seeds, under the model's name; then per model with two or more seeds its standard
-    deviation over seeds, under `<model>_std`, to read a change against seed noise.
-
-    The means come first, one short column per model, so `dvc exp show` leads with them;
-    DVC computes `dvc metrics diff`'s Change and sorts `--sort-by` numerically. The other
-    numbers are in report.csv.
-    """
+    """The one DVC metrics file, all numbers (DVC diffs and sorts only numbers): each model's
+    (and baseline's) mean held-out accuracy under its name, first, so `dvc exp show` leads with
+    them; then `<model>_std`, its spread over seeds. The other numbers are in report.csv."""
     rows = table.to_dict("records")
     means = {row["model"]: round(float(row["accuracy_mean"]), 4) for row in rows}
     spreads = {

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from reuters_rnn.failure import FixableError
 from reuters_rnn.training import training_failure
 from tests.test_faults import TRAIN_LSTM, start, wait_for_line
 from tests.tiny_project import DVC, commit_all, lock, run, set_params, stale
@@ -165,7 +166,7 @@ def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch
         summary_out="metrics/training/lstm.json",
         backups=".train-backups",
     )
-    with pytest.raises(SystemExit, match="seed 2: diverged at epoch 3"):
+    with pytest.raises(FixableError, match="seed 2: diverged at epoch 3"):
         stages.train.train_model(args, load_params())
     assert (tmp_path / "models/lstm/seed-1.keras").read_bytes() == b"a sound model"
     summary = json.loads((tmp_path / "metrics/training/lstm.json").read_text())

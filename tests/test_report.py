@@ -14,6 +14,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from reuters_rnn.failure import FixableError
 from reuters_rnn.params import parse_params
 from reuters_rnn.resampling import holm, mcnemar, paired_bootstrap
 from reuters_rnn.scoring import METRICS
@@ -134,7 +135,7 @@ def test_the_metrics_file_holds_numbers_means_first_then_spreads():
 
 def test_missing_runs_are_named(tmp_path):
     (tmp_path / "lstm.json").write_text("{}")
-    with pytest.raises(SystemExit, match="no metrics for vanilla_rnn, stacked_vanilla_rnn"):
+    with pytest.raises(FixableError, match="no metrics for vanilla_rnn, stacked_vanilla_rnn"):
         read_model_json(tmp_path, PARAMS, "metrics")
 
 
