@@ -18,7 +18,7 @@ def plots_yaml(name: str, tables: dict) -> dict:
             "history.csv": {
                 "x": "trial",
                 "y": ["accuracy", "best"],
-                "template": "simple",
+                "template": "search_history",
                 "y_label": accuracy,
                 "title": f"search {name}: {accuracy} per trial, and the best so far",
             }
