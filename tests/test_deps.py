@@ -89,6 +89,22 @@ def test_the_whole_set_pipeline_is_the_root_pipeline_one_folder_down():
         ).read_text() == template.read_text()
 
 
+def test_the_whole_sets_params_are_the_roots_with_its_differences_only():
+    """whole_set/params.yaml differs from params.yaml exactly where differences.yaml says (a
+    hand edit, or a difference written there that changes nothing, fails here)."""
+    from tools.whole_set_pipeline import DIFFERENCES, LEVELS, PARAMS, render_params
+
+    assert PARAMS.read_text() == render_params(), "run `python -m tools.whole_set_pipeline`"
+    root = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    for section, changes in yaml.safe_load(DIFFERENCES.read_text()).items():
+        for key, value in changes.items():
+            if LEVELS.get(section, 1) > 1:
+                for inner, setting in value.items():
+                    assert root[section][key].get(inner) != setting, f"{section}.{key}.{inner}"
+            else:
+                assert root[section].get(key) != value, f"{section}.{key} is the root's already"
+
+
 def test_every_train_key_that_changes_a_result_is_a_param_of_the_train_stage():
     from reuters_rnn.sections import TrainParams
 

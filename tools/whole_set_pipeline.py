@@ -1,10 +1,12 @@
-"""Write whole_set/dvc.yaml from dvc.yaml: the same stages and plots, run inside whole_set/ (a DVC
-project of its own, in the same git repository: its params.yaml, data, models, metrics and
-experiments), with the code one folder up. Run it after editing dvc.yaml:
+"""Write whole_set/dvc.yaml and whole_set/params.yaml from the root's: the same stages and plots,
+run inside whole_set/ (a DVC project of its own, in the same git repository: its data, models,
+metrics and experiments) with the code one folder up, and the root's params with the whole set's
+differences (whole_set/differences.yaml) applied. Run it after editing dvc.yaml, params.yaml or
+whole_set/differences.yaml:
 
     python -m tools.whole_set_pipeline
 
-tests/test_deps.py fails while the two disagree.
+tests/test_deps.py fails while the files disagree.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
 TARGET = PROJECT / "whole_set" / "dvc.yaml"
+PARAMS = PROJECT / "whole_set" / "params.yaml"
+DIFFERENCES = PROJECT / "whole_set" / "differences.yaml"
+# How deep a difference reaches: a section's keys are set one by one, and so are a model's or a
+# baseline's; any other value (early_stopping, published) replaces the root's whole.
+LEVELS = {"models": 2, "baselines": 2}
+PARAMS_HEADER = """\
+# Written by `python -m tools.whole_set_pipeline` from ../params.yaml (what each key means) and
+# differences.yaml (where the whole Reuters set differs, and why): edit those, then run it.
+# `dvc exp run -S ...` here changes this file for an experiment, as in any DVC project.
+"""
 CODE = ("stages/", "reuters_rnn/")
 HEADER = """\
 # Generated from ../dvc.yaml by `python -m tools.whole_set_pipeline`: edit that file, then run it.
@@ -42,6 +54,49 @@ def render() -> str:
     return HEADER + body
 
 
+class ParamsDumper(yaml.SafeDumper):
+    """params.yaml's layout: sections and entries as blocks, a list of plain values on one line."""
+
+    def represent_list(self, values):
+        flat = all(not isinstance(value, list | dict) for value in values)
+        return self.represent_sequence("tag:yaml.org,2002:seq", values, flow_style=flat)
+
+    def represent_dict(self, values):
+        return self.represent_mapping("tag:yaml.org,2002:map", values, flow_style=not values)
+
+
+ParamsDumper.add_representer(list, ParamsDumper.represent_list)
+ParamsDumper.add_representer(dict, ParamsDumper.represent_dict)
+
+
+def with_differences(values: dict, differences: dict, levels: int) -> dict:
+    """`values` with each difference set: a mapping `levels` > 1 deep is merged key by key."""
+    merged = dict(values)
+    for key, value in differences.items():
+        if levels > 1 and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = with_differences(merged[key], value, levels - 1)
+        else:
+            merged[key] = value
+    return merged
+
+
+def render_params() -> str:
+    root = yaml.safe_load((PROJECT / "params.yaml").read_text())
+    differences = yaml.safe_load(DIFFERENCES.read_text())
+    unknown = sorted(set(differences) - set(root))
+    if unknown:
+        raise SystemExit(f"{DIFFERENCES.name}: {unknown} are no sections of params.yaml")
+    merged = {
+        section: with_differences(values, differences.get(section, {}), LEVELS.get(section, 1))
+        if isinstance(values, dict)
+        else differences.get(section, values)
+        for section, values in root.items()
+    }
+    body = yaml.dump(merged, Dumper=ParamsDumper, sort_keys=False, width=100)
+    return PARAMS_HEADER + body
+
+
 if __name__ == "__main__":
     TARGET.write_text(render())
-    print(f"wrote {TARGET.relative_to(PROJECT)}")
+    PARAMS.write_text(render_params())
+    print(f"wrote {TARGET.relative_to(PROJECT)} and {PARAMS.relative_to(PROJECT)}")
