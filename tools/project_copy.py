@@ -54,6 +54,7 @@ def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) 
         [*DVC, "init", "-q"],
         [*DVC, "config", "core.analytics", "false"],
         [*DVC, "config", "core.check_update", "false"],
+        [*DVC, "config", "plots.html_template", "plots/page.html"],  # Vega inside: offline
     ):
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True, env=ENV)
     shutil.copytree(PROJECT / TEMPLATES, dest / TEMPLATES)
