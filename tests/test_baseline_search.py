@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import yaml
 
@@ -200,3 +202,75 @@ def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
         (PROJECT / "whole_set/search/swem_variations/versus_tfidf_logreg.json").read_text()
     )
     assert versus["fits"] == 5 and versus["against"]["model"] == "tfidf_logreg"
+
+
+def tracked_study(tmp_path, best: int, started_dim: int) -> None:
+    """A clone of the whole set holding only the tracked results of a swem study whose best
+    trial is `best` (trial 0: the model the study started from, at `started_dim` dimensions)."""
+    for name in ("params.yaml", "search.yaml"):
+        shutil.copy(PROJECT / "whole_set" / name, tmp_path / name)
+    spec = load_params(PROJECT / "whole_set/params.yaml").models["swem"].model_dump(mode="json")
+    folder = tmp_path / "search/swem"
+    folder.mkdir(parents=True)
+    facts = {
+        "best_trial": best,
+        "best_accuracy": 0.84,
+        "started_from": {**spec, "embedding_dim": started_dim},
+        "current_trial": 0,
+        "current_accuracy": 0.838,
+        "difference": 0.002 if best else 0.0,
+        "p": 0.3 if best else 1.0,
+        "p_holm": 0.9 if best else 1.0,
+        "compared": 5,
+        "fits": 5,
+    }
+    (folder / "comparison.json").write_text(json.dumps(facts))
+    (folder / "summary.md").write_text("# search swem\n")
+    trials = [
+        {"trial": 0, "model": "swem", "settings": json.dumps({"embedding_dim": started_dim})},
+        {"trial": 3, "model": "swem", "settings": json.dumps({"word_dropout": 0.2})},
+    ]
+    pd.DataFrame(trials).to_csv(folder / "trials.csv", index=False)
+
+
+def test_best_never_advises_undoing_a_promotion_and_says_when_params_changed(tmp_path):
+    """The study started from 64 dimensions; 128 were promoted since. Its best trial being the one
+    it started from, there is nothing to promote (not "set 64 again"); another best trial is
+    offered with a note that the current model is no longer the one the trials were compared with."""
+    from tests.test_search import SEARCH_CMD
+    from tests.tiny_project import run
+
+    tracked_study(tmp_path, best=0, started_dim=64)
+    answer = run([*SEARCH_CMD, "best", "swem"], tmp_path).stdout.splitlines()
+    note = (
+        "Note: params.yaml's models.swem has changed since this study started (embedding_dim 64 "
+        "-> 128); its trials were compared with the model as it was then."
+    )
+    assert answer[2:] == [
+        note,
+        "The best trial is the model this study started from: nothing to promote.",
+    ]
+    shutil.rmtree(tmp_path / "search")
+    tracked_study(tmp_path, best=3, started_dim=64)
+    answer = run([*SEARCH_CMD, "best", "swem"], tmp_path).stdout.splitlines()
+    assert answer[2] == note
+    assert "p = 0.900, Holm-adjusted for 5 settings" in answer[3]
+    assert answer[4] == "dvc exp run -S 'models.swem.word_dropout=0.2'"
+    shutil.rmtree(tmp_path / "search")
+    tracked_study(tmp_path, best=3, started_dim=128)  # nothing changed since: no note
+    answer = run([*SEARCH_CMD, "best", "swem"], tmp_path).stdout.splitlines()
+    assert not any(line.startswith("Note:") for line in answer)
+
+
+def test_report_in_a_clone_points_at_the_committed_report_and_keeps_the_study_name(tmp_path):
+    from tests.test_search import SEARCH_CMD
+    from tests.tiny_project import run
+
+    tracked_study(tmp_path, best=3, started_dim=128)
+    refused = run([*SEARCH_CMD, "report", "swem"], tmp_path, check=False)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "its committed report is search/swem/summary.md" in refused.stderr
+    assert "`python -m model_search best swem` answers from it" in refused.stderr
+    other = run([*SEARCH_CMD, "report", "swem", "--study", "nope"], tmp_path, check=False)
+    assert "run `python -m model_search run swem --study nope` first" in other.stderr
+    assert not (tmp_path / "search/studies.db").exists()
