@@ -59,6 +59,7 @@ def fit_twice(spec, model) -> np.ndarray:
     return model_inputs(spec, x)
 
 
+@pytest.mark.pipeline  # trains a model: not a unit test
 def test_gru_embedding_and_bidirectional_specs_build_and_train():
     spec = RecurrentSpec(cell="gru", units=(8, 6), embedding_dim=4, bidirectional=True)
     model = compile_model(build_model("tiny", spec, 10, 46, num_words=20), 0.01)
@@ -125,6 +126,7 @@ def test_label_smoothing_softens_the_targets():
         assert loss.get_config()["label_smoothing"] == smoothing
 
 
+@pytest.mark.pipeline  # trains a model: not a unit test
 def test_smoothed_training_also_logs_the_plain_cross_entropy():
     spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4)
     x = np.random.default_rng(0).integers(0, 20, size=(16, 10)).astype("int32")
@@ -171,6 +173,7 @@ print("tensorflow loaded:", "tensorflow" in sys.modules)
 """
 
 
+@pytest.mark.pipeline  # trains a model: not a unit test
 def test_jax_saves_and_loads_models_without_loading_tensorflow(tmp_path):
     pytest.importorskip("jax", reason="the jax extra is not installed: pip install -e '.[jax]'")
     path = tmp_path / "pooled.keras"

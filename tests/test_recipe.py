@@ -36,6 +36,7 @@ def params_for(model: str, spec: dict, **train):
     return parse_params(raw)
 
 
+@pytest.mark.pipeline  # trains a model: not a unit test
 @pytest.mark.parametrize(
     ("model", "spec", "train"),
     [
@@ -73,6 +74,7 @@ def test_a_fold_of_the_search_trains_the_weights_the_train_stage_trains(
     assert not np.array_equal(kept[2][0], kept[3][0])  # another fold, other weights
 
 
+@pytest.mark.pipeline  # trains a model: not a unit test
 def test_the_recipe_watches_the_last_part_under_early_stopping_and_buckets_recurrent_models():
     arrays = tiny_arrays()
     stopped = Recipe.of(params_for("swem", SWEM, early_stopping=STOPPING), "swem")
