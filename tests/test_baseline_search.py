@@ -274,3 +274,30 @@ def test_report_in_a_clone_points_at_the_committed_report_and_keeps_the_study_na
     other = run([*SEARCH_CMD, "report", "swem", "--study", "nope"], tmp_path, check=False)
     assert "run `python -m model_search run swem --study nope` first" in other.stderr
     assert not (tmp_path / "search/studies.db").exists()
+
+
+def test_a_linear_svm_is_cross_validated_from_cached_features_as_the_stage_fits_it():
+    """The SVM's folds reuse each fold's TF-IDF across settings of C (one matrix per vectorizer
+    setting), and score exactly as fitting both steps afresh; the stage reports its accuracy and
+    leaves its loss empty (margins are no probabilities)."""
+    from model_search import cross_validation
+    from reuters_rnn.specs import TfidfSvmSpec
+    from stages.baseline import run_baseline
+
+    params = parse_params(tiny_with_tfidf())
+    arrays = tiny_arrays()
+    x, labels = arrays["x_train"], arrays["labels_train"]
+    cross_validation._FEATURES.clear()
+    for C in (0.1, 10.0):
+        spec = TfidfSvmSpec(kind="tfidf_svm", C=C, ngram_max=2)
+        result = cross_validation.cross_validate_baseline(spec, params, x, labels, 4)
+        by_fold = [
+            float((fit_predict(spec, x[t], labels[t], x[h]).argmax(axis=1) == labels[h]).mean())
+            for t, h in cross_validation.folds(len(x), 4)
+        ]
+        assert result["accuracies"] == by_fold and min(by_fold) > 0.5
+    assert len(cross_validation._FEATURES) == 4  # 4 folds x 1 vectorizer setting, two C's
+    scores, predicted = run_baseline(spec, arrays)
+    assert scores["loss"] is None and 0.5 < scores["accuracy"] <= 1
+    expected = fit_predict(spec, x, labels, arrays["x_test"]).argmax(axis=1)
+    assert (predicted == expected).all() and len(predicted) == len(arrays["x_test"])
