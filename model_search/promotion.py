@@ -14,8 +14,8 @@ import pandas as pd
 
 from model_search.candidates import current_value, entry, section
 from model_search.results import comparison, started_from, yaml_value
-from model_search.stored import StudyMissing, load, missing, stored_study
-from reuters_rnn.params import Params, load_params
+from model_search.stored import StudyMissing, complete_trials, missing, stored_study
+from reuters_rnn.params import Params
 
 # A paired p at or above this: the best trial is not told apart from the current model.
 NOISE_P = 0.05
@@ -80,12 +80,12 @@ def changed_since(facts: dict, params: Params, model: str) -> str:
 def best(args: argparse.Namespace) -> None:
     """Print the best trial and the command that trains it in the pipeline, where its test
     accuracy is measured once, after the choice."""
-    _, _, space, study = stored_study(args)
+    params, _, space, study = stored_study(args)
     if study is not None:
-        _, _, _, study, complete = load(args)
-        name, model, number, values, facts = from_study(study, complete, space.model)
+        found = from_study(study, complete_trials(study), space.model)
     else:
-        name, model, number, values, facts = from_tracked(args)
+        found = from_tracked(args)
+    name, model, number, values, facts = found
     line = f"search {name}: best trial {number}, {facts['best_accuracy']:.4f}"
     if facts.get("current_trial") is not None:
         line += (
@@ -93,7 +93,6 @@ def best(args: argparse.Namespace) -> None:
             f"{facts['current_trial']}, paired p = {facts['p']:.3f})"
         )
     print(line)
-    params = load_params()
     note = changed_since(facts, params, space.model)
     if note:
         print(note)

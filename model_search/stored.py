@@ -54,7 +54,12 @@ def load(args: argparse.Namespace):
     params, search, space, study = stored_study(args)
     if study is None:
         raise missing(args)
+    return params, search, space, study, complete_trials(study)
+
+
+def complete_trials(study: optuna.Study) -> list:
+    """The study's complete trials; a SearchError where there is none yet."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         raise SearchError(f"search {study.study_name}: no complete trial yet")
-    return params, search, space, study, complete
+    return complete
