@@ -33,7 +33,7 @@ def spec_for(params: Params, model: str, values: dict[str, Any]) -> ModelSpec | 
     """params.yaml's spec of `model` with `values` set, validated by params.py's schema."""
     where = section(params, model)
     spec = {**entry(params, model).model_dump(exclude_none=True), **values}
-    raw = {**params.model_dump(), where: {model: spec}, "report": {}}
+    raw = {**params.model_dump(), where: {model: spec}, "report": {}, "ensembles": {}}
     return getattr(parse_params(raw, "search.yaml"), where)[model]
 
 

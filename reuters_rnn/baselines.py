@@ -63,7 +63,7 @@ BUILDERS: dict[type, Callable] = {
 
 def has_probabilities(spec) -> bool:
     """Whether a baseline's scores are probabilities (an SVM's are margins: no log loss)."""
-    return not isinstance(spec, TfidfSvmSpec)
+    return spec.probabilities
 
 
 def as_documents(x: np.ndarray) -> list[str]:

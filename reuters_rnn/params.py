@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from reuters_rnn.params_file import ParamsError, describe, read_yaml
-from reuters_rnn.sections import DataParams, ReportParams, TrainParams
+from reuters_rnn.sections import DataParams, EnsembleSpec, ReportParams, TrainParams
 from reuters_rnn.specs import (
     NAME,
     AnyBaselineSpec,
@@ -35,6 +35,7 @@ class Params(Section):
         dict[Annotated[StrictStr, Field(pattern=NAME)], AnyModelSpec], Field(min_length=1)
     ]
     baselines: dict[Annotated[StrictStr, Field(pattern=NAME)], AnyBaselineSpec] = {}
+    ensembles: dict[Annotated[StrictStr, Field(pattern=NAME)], EnsembleSpec] = {}
     report: ReportParams = ReportParams()
 
     @model_validator(mode="after")
@@ -66,23 +67,50 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _one_name_one_thing(self) -> Params:
-        both = sorted(set(self.models) & set(self.baselines))
-        if both:
-            raise ValueError(
-                f"baselines: {', '.join(both)} also name(s) a model; rename one (each name has "
-                "its own results: metrics/predictions/<name>.csv)"
-            )
+        for section, names in (("baselines", self.baselines), ("ensembles", self.ensembles)):
+            taken = set(self.models) | (set(self.baselines) if section == "ensembles" else set())
+            both = sorted(set(names) & taken)
+            if both:
+                raise ValueError(
+                    f"{section}: {', '.join(both)} also name(s) a model or baseline; rename one "
+                    "(each name has its own results: metrics/predictions/<name>.csv)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _ensembles_average_probabilities(self) -> Params:
+        averaged = {*self.models, *(b for b, s in self.baselines.items() if s.probabilities)}
+        for name, spec in self.ensembles.items():
+            bad = [m for m in spec.members if m not in averaged]
+            if bad:
+                raise ValueError(
+                    f"ensembles.{name}.members: {', '.join(bad)} is no model or baseline with "
+                    f"probabilities; choose from {', '.join(sorted(averaged))} (an SVM's "
+                    "scores are margins, which do not average)"
+                )
+            if not set(spec.members) & set(self.models):
+                raise ValueError(f"ensembles.{name}.members: name at least one model")
+            if spec.seeds == "each" and len(spec.members) < 2:
+                raise ValueError(
+                    f"ensembles.{name}: one member with seeds: each is that model itself; add "
+                    "a member, or set seeds: pooled to average its seeds"
+                )
         return self
 
     @model_validator(mode="after")
     def _comparisons_name_models(self) -> Params:
+        named = [*self.models, *self.ensembles]
         for pair in self.report.comparisons:
-            if not set(pair) <= set(self.models):
+            if not set(pair) <= set(named):
                 raise ValueError(
                     f"report.comparisons: {list(pair)} must be a pair [model_a, model_b] of names "
-                    f"under models ({', '.join(self.models)})"
+                    f"under models or ensembles ({', '.join(named)})"
                 )
         return self
+
+    def scored(self) -> list[str]:
+        """What is trained, or made of trainings, and scored per seed: models, then ensembles."""
+        return [*self.models, *self.ensembles]
 
     def epochs(self, model: str) -> int:
         return self.models[model].trained_epochs(self.train)
@@ -105,12 +133,14 @@ def _across_sections(raw: dict) -> list[str]:
         **built,
         models=raw.get("models") if isinstance(raw.get("models"), dict) else {},
         baselines=raw.get("baselines") if isinstance(raw.get("baselines"), dict) else {},
+        ensembles=raw.get("ensembles") if isinstance(raw.get("ensembles"), dict) else {},
     )
     problems = []
     for check in (
         Params._data_length,
         Params._buckets_fit_the_length,
         Params._one_name_one_thing,
+        Params._ensembles_average_probabilities,
         Params._comparisons_name_models,
     ):
         try:

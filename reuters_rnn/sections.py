@@ -1,6 +1,7 @@
 """The sections of params.yaml beside the models: data (what prepare makes of the raw file),
-train (how every model trains) and report (how runs are compared). reuters_rnn.params assembles
-them with the model and baseline entries (reuters_rnn.specs) into Params.
+train (how every model trains), ensembles (averages of trained models) and report (how runs are
+compared). reuters_rnn.params assembles them with the model and baseline entries
+(reuters_rnn.specs) into Params.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from reuters_rnn.specs import (
     MAX_EPOCHS,
     MAX_LEARNING_RATE,
     MAX_SEEDS,
+    NAME,
     Number,
     Section,
 )
@@ -71,6 +73,25 @@ class TrainParams(Section):
         if len(set(seeds)) != len(seeds):
             raise ValueError("seeds must be distinct")
         return seeds
+
+
+class EnsembleSpec(Section):
+    """The average of its members' predicted probabilities, scored and compared like a model.
+    Members are models and baselines with probabilities. `seeds: each` makes one ensemble per
+    seed (each model member's training of that seed, with every baseline member): what a team
+    would ship. `seeds: pooled` averages every seed of every member into one ensemble."""
+
+    members: Annotated[
+        tuple[Annotated[StrictStr, Field(pattern=NAME)], ...], Field(min_length=1, max_length=20)
+    ]
+    seeds: Literal["each", "pooled"] = "each"
+
+    @field_validator("members")
+    @classmethod
+    def _distinct(cls, members: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(members)) != len(members):
+            raise ValueError("members must be distinct")
+        return members
 
 
 class ReportParams(Section):

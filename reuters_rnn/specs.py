@@ -7,7 +7,7 @@ the names DVC accepts as stage keys, and the generous bounds that catch a typo.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -148,10 +148,13 @@ AnyModelSpec = Annotated[
 
 class MajoritySpec(Section):
     kind: Literal["majority"]
+    probabilities: ClassVar[bool] = True  # all on the most frequent topic
 
 
 class TfidfSpec(Section):
     """The TF-IDF features the linear baselines share: word n-grams of the word ids."""
+
+    probabilities: ClassVar[bool] = True  # whether its scores are probabilities
 
     kind: str
     ngram_max: Annotated[StrictInt, Field(ge=1, le=5)] = 1  # 2: single words and adjacent pairs
@@ -174,6 +177,7 @@ class TfidfSvmSpec(TfidfSpec):
     probabilities: accuracy and F1 are defined, log loss is not (reported empty)."""
 
     kind: Literal["tfidf_svm"]
+    probabilities: ClassVar[bool] = False  # softmax of margins: no log loss, no ensembles
     C: Annotated[Number, Field(gt=0)] = 1.0  # inverse regularization strength
     class_weight: Literal["none", "balanced"] = "none"  # balanced: rare topics weigh more
     max_iter: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 1000

@@ -26,7 +26,8 @@ def mean_interval(values: pd.Series, confidence: float) -> tuple[float, float]:
 
 
 def summarize(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """One row per model: accuracy mean, std and CI over seeds, published number, other means."""
+    """One row per model or ensemble (its kind): accuracy mean, std and CI over seeds, published
+    number, other means."""
     rows = []
     for model, group in runs.groupby("model", sort=False):
         low, high = mean_interval(group["accuracy"], params.report.confidence)
@@ -34,6 +35,7 @@ def summarize(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
         rows.append(
             {
                 "model": model,
+                "kind": "ensemble" if model in params.ensembles else "model",
                 "seeds": len(group),
                 "accuracy_mean": group["accuracy"].mean(),
                 "accuracy_std": group["accuracy"].std(ddof=1) if len(group) > 1 else np.nan,
@@ -111,7 +113,7 @@ def best_vs_baseline(
     params: Params,
     correct: dict[str, np.ndarray],
 ) -> str:
-    """What a reader can act on: the best neural model against the best baseline, on seed noise
+    """What a reader can act on: the best model or ensemble against the best baseline, on seed noise
     (a one-sample t-test), on the same newswires (the paired tests, seeds pooled), and as shipped
     (McNemar's exact test per seed), the last two Holm-corrected for every model read."""
     if summary.empty or baselines.empty:
@@ -132,10 +134,12 @@ def best_vs_baseline(
     models = list(summary["model"])
     pooled, seeds = shipped_tests(models, base["model"], correct, confidence)[best["model"]]
     shipped = ", ".join(f"{p:.4f}" for p in seeds)
-    word, gap = ("beats", f"{diff:+.4f}") if diff > 0 else ("trails", f"{-diff:.4f}")
+    word, gap = ("beats", f" by {diff:+.4f}") if diff > 0 else ("trails", f" by {-diff:.4f}")
+    if round(diff, 4) == 0:
+        word, gap = "equals", ""
     return (
-        f"Best neural model: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
-        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}) by {gap}: {verdict}; "
+        f"Best {best['kind']}: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
+        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}){gap}: {verdict}; "
         f"{'outside' if pair['p'] < alpha else 'inside'} newswire noise (paired tests over "
         f"the same {len(correct[base['model']][0])} newswires, seeds pooled: "
         f"{confidence:.0%} CI [{pair['low']:+.4f}, {pair['high']:+.4f}], p = {pair['p']:.4f}; "

@@ -1,5 +1,5 @@
-"""baseline: the prepared split -> held-out metrics and per-newswire predictions of a
-non-recurrent reference model.
+"""baseline: the prepared split -> held-out metrics, per-newswire predictions and probabilities
+(for ensembles) of a non-recurrent reference model.
 
 `majority` always predicts the most frequent training topic; `tfidf_logreg` and `tfidf_svm` are
 scikit-learn's TF-IDF over the word ids followed by logistic regression or a linear SVM. Same
@@ -15,7 +15,7 @@ import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
 from reuters_rnn.baselines import fit_predict, has_probabilities
-from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
+from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared, sha256_of
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
@@ -23,13 +23,13 @@ from reuters_rnn.scoring import score
 
 
 def run_baseline(spec, arrays: dict[str, np.ndarray]) -> tuple[dict[str, float], np.ndarray]:
-    """Fit on the training split, score on the held-out split; the metrics and the predicted
-    topic of each held-out newswire."""
+    """Fit on the training split, score on the held-out split; the metrics and the scores of
+    each held-out newswire (probabilities; an SVM's softmaxed margins)."""
     probabilities = fit_predict(spec, arrays["x_train"], arrays["labels_train"], arrays["x_test"])
     scores = score(arrays["labels_test"], probabilities)
     if not has_probabilities(spec):
         scores["loss"] = None
-    return scores, probabilities.argmax(axis=1)
+    return scores, probabilities
 
 
 def main() -> None:
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("data", help="prepared data directory")
     parser.add_argument("metrics_out", help="metrics JSON to write")
     parser.add_argument("predictions_out", help="CSV: each newswire's label and predicted topic")
+    parser.add_argument("probabilities_out", help=".npy: each newswire's topic probabilities")
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard(f"baseline {args.name}")
@@ -45,17 +46,20 @@ def main() -> None:
         arrays = holdout(load_prepared(args.data), params.train.validation_split)
     except DataError as exc:
         raise FixableError(f"baseline failed: {exc}") from None
-    scores, predicted = run_baseline(params.baselines[args.name], arrays)
+    scores, probabilities = run_baseline(params.baselines[args.name], arrays)
+    with atomic_path(args.probabilities_out) as tmp:
+        np.save(tmp, probabilities, allow_pickle=False)
     metrics = {
         "model": args.name,
         "held_out": held_out_name(params.train.validation_split),
         **scores,
+        "probabilities_sha256": sha256_of(args.probabilities_out),
     }
     write_json(args.metrics_out, metrics)
     with atomic_path(args.predictions_out) as tmp:
-        frame = pd.DataFrame({"label": arrays["labels_test"], "predicted": predicted})
+        frame = pd.DataFrame({"label": arrays["labels_test"], "predicted": probabilities.argmax(1)})
         frame.to_csv(tmp, index_label="newswire")
-    guard.check(args.metrics_out, args.predictions_out)
+    guard.check(args.metrics_out, args.predictions_out, args.probabilities_out)
     print(f"baseline {args.name}: {metrics}")
 
 

@@ -16,55 +16,12 @@ import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.dataset import (
-    NUM_CLASSES,
-    DataError,
-    held_out_name,
-    holdout,
-    load_prepared,
-    sha256_of,
-)
+from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
 from reuters_rnn.scoring import score
-
-
-class ModelFileError(FixableError):
-    """A trained model's file is missing, damaged, or not the one its train stage wrote."""
-
-
-def verified(path: Path, expected: str | None, model: str) -> Path:
-    """`path` if its sha256 is the one train recorded; else a ModelFileError naming the fix."""
-    fix = (
-        f"restore it with `dvc checkout --force {path.parent}` (or `dvc pull {path.parent}` from a good "
-        f"remote), or retrain it with `dvc repro -f train@{model}`"
-    )
-    if not path.exists():
-        raise ModelFileError(f"{path}: missing; {fix}")
-    found = sha256_of(path)
-    if found != expected:
-        raise ModelFileError(
-            f"{path}: sha256 {found} is not the {expected} that train recorded: the file was "
-            f"changed or damaged; {fix}"
-        )
-    return path
-
-
-def read_probabilities(models_dir: Path, run: dict, model: str, labels: np.ndarray) -> np.ndarray:
-    """One seed's held-out probabilities, after its model file and they pass their sha256."""
-    seed = run["seed"]
-    verified(models_dir / f"seed-{seed}.keras", run["model_sha256"], model)
-    path = verified(
-        models_dir / f"seed-{seed}.probabilities.npy", run["probabilities_sha256"], model
-    )
-    probabilities = np.load(path, allow_pickle=False)
-    if probabilities.shape != (len(labels), NUM_CLASSES):
-        raise ModelFileError(
-            f"{path}: shape {probabilities.shape}, expected ({len(labels)}, {NUM_CLASSES}) for "
-            f"this held-out split; retrain it with `dvc repro -f train@{model}`"
-        )
-    return probabilities
+from reuters_rnn.trained import ModelFileError, read_probabilities
 
 
 def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:

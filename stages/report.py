@@ -1,8 +1,9 @@
-"""report: every model's metrics and timings + the baselines -> one table (Markdown, CSV, JSON).
+"""report: every model's and ensemble's metrics and timings + the baselines -> one table
+(Markdown, CSV, JSON).
 
-Per model: mean ± std and a confidence interval over seeds beside the published accuracy; for the
-pairs in report.comparisons and the best neural model against the best baseline, the tests over
-seeds and over the same newswires (reuters_rnn.statistics, reuters_rnn.resampling).
+Per model or ensemble: mean ± std and a confidence interval over seeds beside the published
+accuracy; for the pairs in report.comparisons and the best of them against the best baseline, the
+tests over seeds and over the same newswires (reuters_rnn.statistics, reuters_rnn.resampling).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from reuters_rnn.scoring import METRICS
 from reuters_rnn.statistics import best_vs_baseline, compare, summarize
 
 
-def read_model_json(directory: str | Path, params: Params, what: str) -> dict[str, dict]:
-    """metrics/<what>/<model>.json for each model in params (files of removed models ignored)."""
-    found = {m: Path(directory) / f"{m}.json" for m in params.models}
+def read_model_json(directory: str | Path, names: list[str], what: str) -> dict[str, dict]:
+    """<directory>/<name>.json for each name (files of removed models ignored)."""
+    found = {m: Path(directory) / f"{m}.json" for m in names}
     missing = [m for m, path in found.items() if not path.exists()]
     if missing:
         raise FixableError(
@@ -34,11 +35,12 @@ def read_model_json(directory: str | Path, params: Params, what: str) -> dict[st
 
 
 def runs_table(runs: dict[str, dict], training: dict[str, dict]) -> pd.DataFrame:
-    """One row per (model, seed): held-out metrics, weights and training seconds."""
+    """One row per (model or ensemble, seed): held-out metrics, weights and training seconds (an
+    ensemble's runs carry their own, its members' summed)."""
     timed = ("train_seconds", "ms_per_epoch")
     timings = {m: {str(t["seed"]): t for t in facts["seeds"]} for m, facts in training.items()}
     return pd.DataFrame(
-        {"model": m, "seed": int(s), **metrics, **{k: timings[m][s][k] for k in timed}}
+        {"model": m, "seed": s, **metrics, **{k: timings[m][s][k] for k in timed if m in timings}}
         for m, result in runs.items()
         for s, metrics in result["seeds"].items()
     )
@@ -70,7 +72,7 @@ def hits(directory: str | Path, params: Params) -> dict[str, np.ndarray]:
     """Each model's and baseline's (seeds, newswires) hits, from the predictions evaluate and
     baseline wrote (metrics/predictions/<name>.csv: the label, then one column per seed)."""
     found = {}
-    for name in [*params.models, *params.baselines]:
+    for name in [*params.scored(), *params.baselines]:
         path = Path(directory) / f"{name}.csv"
         if not path.exists():
             raise FixableError(
@@ -92,7 +94,7 @@ def to_markdown(
     shown = pd.DataFrame(
         {
             "model": [
-                ("baseline: " if k == "baseline" else "") + m
+                (f"{k}: " if k != "model" else "") + m
                 for m, k in zip(table["model"], table["kind"], strict=True)
             ],
             "seeds": table["seeds"],
@@ -169,9 +171,10 @@ def main() -> None:
     params = load_params()
     guard = InputsGuard("report")
     metrics = Path(args.metrics)
-    runs_json = read_model_json(metrics / "runs", params, "metrics")
-    runs = runs_table(runs_json, read_model_json(metrics / "training", params, "training facts"))
-    summary = summarize(runs, params).assign(kind="model")
+    runs_json = read_model_json(metrics / "runs", params.scored(), "metrics")
+    training = read_model_json(metrics / "training", list(params.models), "training facts")
+    runs = runs_table(runs_json, training)
+    summary = summarize(runs, params)
     baselines = baseline_rows(metrics / "baselines", params)
     table = pd.concat([summary, baselines], ignore_index=True)
     held_out = next(iter(runs_json.values()))["held_out"]

@@ -297,7 +297,7 @@ def test_a_linear_svm_is_cross_validated_from_cached_features_as_the_stage_fits_
         ]
         assert result["accuracies"] == by_fold and min(by_fold) > 0.5
     assert len(cross_validation._FEATURES) == 4  # 4 folds x 1 vectorizer setting, two C's
-    scores, predicted = run_baseline(spec, arrays)
+    scores, probabilities = run_baseline(spec, arrays)
     assert scores["loss"] is None and 0.5 < scores["accuracy"] <= 1
-    expected = fit_predict(spec, x, labels, arrays["x_test"]).argmax(axis=1)
-    assert (predicted == expected).all() and len(predicted) == len(arrays["x_test"])
+    expected = fit_predict(spec, x, labels, arrays["x_test"])
+    assert (probabilities == expected).all() and len(probabilities) == len(arrays["x_test"])

@@ -207,6 +207,41 @@ def test_the_whole_set_params_keep_every_newswire_and_stop_early():
             lambda p: p["baselines"].update(lstm={"kind": "majority"}),
             "baselines: lstm also name(s) a model",
         ),
+        (
+            lambda p: p["ensembles"].update(tfidf_svm={"members": ["swem", "lstm"]}),
+            "ensembles: tfidf_svm also name(s) a model or baseline",
+        ),
+        (
+            lambda p: p["ensembles"].update(both={"members": ["swem", "tfidf_svm"]}),
+            "ensembles.both.members: tfidf_svm is no model or baseline with probabilities",
+        ),
+        (
+            lambda p: p["ensembles"].update(both={"members": ["swem", "lstn"]}),
+            "ensembles.both.members: lstn is no model or baseline with probabilities; choose "
+            "from embedding_lstm, lstm, majority, stacked_lstm",
+        ),
+        (
+            lambda p: p["ensembles"].update(both={"members": ["swem", "swem"]}),
+            "ensembles.both.members: members must be distinct",
+        ),
+        (
+            lambda p: p["ensembles"].update(both={"members": ["majority", "tfidf_logreg"]}),
+            "ensembles.both.members: name at least one model",
+        ),
+        (
+            lambda p: p["ensembles"].update(both={"members": ["lstm"]}),
+            "ensembles.both: one member with seeds: each is that model itself; add a member, or "
+            "set seeds: pooled",
+        ),
+        (
+            lambda p: p["ensembles"].update(both={"members": ["lstm"], "seeds": "all"}),
+            "ensembles.both.seeds: 'all' is not allowed",
+        ),
+        (
+            lambda p: p["report"].update(comparisons=[["swem", "swem_tfidf"], ["swem", "both"]]),
+            "report.comparisons: ['swem', 'both'] must be a pair [model_a, model_b] of names under "
+            "models or ensembles",
+        ),
     ],
 )
 def test_each_bad_key_is_named_with_its_allowed_range(edit, expected):

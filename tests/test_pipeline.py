@@ -152,7 +152,7 @@ print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules
         ("stages.prepare", ["data/raw/reuters.npz", "data/prepared", "metrics/data.json"]),
         (
             "stages.baseline",
-            ["majority", "data/prepared", "metrics/baselines/majority.json", "m.csv"],
+            ["majority", "data/prepared", "metrics/baselines/majority.json", "m.csv", "m.npy"],
         ),
     ],
 )

@@ -106,10 +106,40 @@ def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
     )
     close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS, CORRECT)
     assert "inside seed noise" in close and "by +0.0010" in close
+    tied = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.85), PARAMS, CORRECT)
+    assert "**lstm** (0.8500) equals the best baseline **tfidf_logreg** (0.8500): " in tied
     behind = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.855), PARAMS, CORRECT)
     assert (
         "**lstm** (0.8500) trails the best baseline **tfidf_logreg** (0.8550) by 0.0050" in behind
     )
+
+
+def test_an_ensemble_is_a_row_of_its_own_kind_and_can_be_the_best():
+    """An ensemble's runs are summarized like a model's, under its kind; the verdict names it
+    when it is the best, and a pooled ensemble (one run) has no spread."""
+    runs = pd.concat(
+        [RUNS, fake_runs({"swem_tfidf": [0.86, 0.87, 0.88]})]
+        + [fake_runs({"swem_seeds": [0.9, 0.9, 0.9]}).head(1).assign(seed="pooled")],
+        ignore_index=True,
+    )
+    summary = summarize(runs, PARAMS).set_index("model")
+    assert (
+        summary.loc["swem_tfidf", "kind"] == "ensemble" and summary.loc["lstm", "kind"] == "model"
+    )
+    assert summary.loc["swem_seeds", "seeds"] == 1 and pd.isna(
+        summary.loc["swem_seeds", "accuracy_std"]
+    )
+    correct = CORRECT | {
+        "swem_tfidf": RNG.random((3, 600)) < 0.87,
+        "swem_seeds": RNG.random((1, 600)) < 0.9,
+    }
+    tfidf = BASELINES.assign(model="tfidf_logreg", accuracy_mean=0.80)
+    verdict = best_vs_baseline(summary.reset_index(), runs, tfidf, PARAMS, correct)
+    assert verdict.startswith("Best ensemble: **swem_seeds** (0.9000) beats the best baseline")
+    assert "Holm-adjusted for the 6 models read" in verdict
+    table = pd.concat([summary.reset_index(), BASELINES], ignore_index=True)
+    text = to_markdown(table, compare(runs, PARAMS, correct), verdict, PARAMS, "test")
+    assert "| ensemble: swem_tfidf " in text and "| lstm " in text
 
 
 def test_markdown_shows_every_model_baseline_and_the_published_numbers():
@@ -136,7 +166,7 @@ def test_the_metrics_file_holds_numbers_means_first_then_spreads():
 def test_missing_runs_are_named(tmp_path):
     (tmp_path / "lstm.json").write_text("{}")
     with pytest.raises(FixableError, match="no metrics for vanilla_rnn, stacked_vanilla_rnn"):
-        read_model_json(tmp_path, PARAMS, "metrics")
+        read_model_json(tmp_path, list(PARAMS.models), "metrics")
 
 
 def test_the_paired_bootstrap_pools_seeds_and_tells_a_real_gap_from_chance():

@@ -68,6 +68,7 @@ def tiny_params(sha256: str, models: tuple[str, ...] = TINY_MODELS) -> dict:
     for spec in params["models"].values():
         spec.pop("epochs", None)
     params["baselines"] = {"majority": {"kind": "majority"}}
+    params["ensembles"] = {}
     params["report"]["comparisons"] = [
         pair for pair in params["report"]["comparisons"] if set(pair) <= set(models)
     ]

@@ -1,0 +1,132 @@
+"""ensemble: its members' held-out probabilities (trained models' seeds, baselines) -> the
+average's metrics and per-newswire predictions, in evaluate's files, scored like a model.
+
+Each member weighs the same: a model member's probabilities are its seed's (`seeds: each`, one
+ensemble per seed, what a team would ship) or the mean of its seeds (`seeds: pooled`, one
+ensemble). A member's file is read only once its sha256 is the one its stage recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reuters_rnn.atomic import atomic_path, write_json
+from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
+from reuters_rnn.failure import FixableError, run_stage
+from reuters_rnn.guard import InputsGuard
+from reuters_rnn.params import Params, load_params
+from reuters_rnn.scoring import score
+from reuters_rnn.sections import EnsembleSpec
+from reuters_rnn.trained import ModelFileError, read_probabilities, read_scores
+
+POOLED = "pooled"  # the one run's name (in place of a seed) of an ensemble with seeds: pooled
+
+
+def average(
+    spec: EnsembleSpec,
+    seeds: tuple[int, ...],
+    trained: dict[str, dict[int, np.ndarray]],
+    baselines: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """The ensemble's probabilities per run (a seed's name, or POOLED): the mean over members,
+    each a baseline's probabilities or a model's (that seed's, or the mean of its seeds)."""
+
+    def member(name: str, seed: int | None) -> np.ndarray:
+        if name in baselines:
+            return baselines[name]
+        runs = trained[name]
+        return runs[seed] if seed is not None else np.mean([runs[s] for s in seeds], axis=0)
+
+    def mean(seed: int | None) -> np.ndarray:
+        probs = np.mean([member(m, seed) for m in spec.members], axis=0, dtype=np.float64)
+        return probs / probs.sum(axis=1, keepdims=True)  # float32 members sum to 1 ± 1e-7
+
+    if spec.seeds == "pooled":
+        return {POOLED: mean(None)}
+    return {str(s): mean(s) for s in seeds}
+
+
+def costs(spec: EnsembleSpec, seeds: tuple[int, ...], training: dict[str, dict]) -> dict:
+    """Per run: the weights and training seconds of its model members' trainings, summed."""
+    facts = {m: {r["seed"]: r for r in training[m]["seeds"]} for m in spec.members if m in training}
+    runs = {POOLED: seeds} if spec.seeds == "pooled" else {str(s): (s,) for s in seeds}
+    return {
+        run: {
+            key: sum(facts[m][s][key] for m in facts for s in used)
+            for key in ("weights", "train_seconds")
+        }
+        for run, used in runs.items()
+    }
+
+
+def read_members(
+    spec: EnsembleSpec, params: Params, args: argparse.Namespace, labels: np.ndarray
+) -> tuple[dict, dict, dict]:
+    """Each model member's training facts and probabilities by seed, and each baseline's."""
+    training, trained, baselines = {}, {}, {}
+    for name in spec.members:
+        if name in params.models:
+            path = Path(args.training) / f"{name}.json"
+            if not path.exists():
+                raise ModelFileError(f"{path}: missing; run `dvc repro train@{name}`")
+            training[name] = json.loads(path.read_text())
+            trained[name] = {
+                run["seed"]: read_probabilities(Path(args.models) / name, run, name, labels)
+                for run in training[name]["seeds"]
+            }
+            missing = sorted(set(params.train.seeds) - set(trained[name]))
+            if missing:
+                raise ModelFileError(f"{path}: no seed {missing}; run `dvc repro train@{name}`")
+        else:
+            record = Path(args.baselines) / f"{name}.json"
+            if not record.exists():
+                raise ModelFileError(f"{record}: missing; run `dvc repro baseline@{name}`")
+            recorded = json.loads(record.read_text())
+            path = Path(args.models) / f"{name}.probabilities.npy"
+            baselines[name] = read_scores(path, recorded["probabilities_sha256"], name, labels)
+    return training, trained, baselines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("name", help="an ensemble name under `ensembles:` in params.yaml")
+    parser.add_argument("data", help="prepared data directory")
+    parser.add_argument("models", help="the models' folder (each model's seeds, baselines' .npy)")
+    parser.add_argument("training", help="the folder of the JSON train wrote per model")
+    parser.add_argument("baselines", help="the folder of the JSON baseline wrote per baseline")
+    parser.add_argument("metrics_out", help="metrics JSON to write")
+    parser.add_argument("predictions_out", help="CSV: each newswire's label and runs' topics")
+    args = parser.parse_args()
+    params = load_params()
+    spec = params.ensembles[args.name]
+    guard = InputsGuard(f"ensemble {args.name}")
+    try:
+        labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
+        training, trained, baselines = read_members(spec, params, args, labels)
+    except (DataError, ModelFileError) as exc:
+        raise FixableError(f"ensemble failed: {exc}") from None
+    seeds = params.train.seeds
+    averaged = average(spec, seeds, trained, baselines)
+    cost = costs(spec, seeds, training)
+    runs = {
+        run: {**score(labels, probs), **cost[run], "ms_per_epoch": None}
+        for run, probs in averaged.items()
+    }
+    held_out = held_out_name(params.train.validation_split)
+    metrics = {"model": args.name, "held_out": held_out, "members": spec.members, "seeds": runs}
+    write_json(args.metrics_out, metrics)
+    topics = {f"seed-{run}": p.argmax(axis=1) for run, p in averaged.items()}
+    with atomic_path(args.predictions_out) as tmp:
+        pd.DataFrame({"label": labels, **topics}).to_csv(tmp, index_label="newswire")
+    guard.check(args.metrics_out, args.predictions_out)
+    accuracies = ", ".join(f"{run} {m['accuracy']:.4f}" for run, m in runs.items())
+    print(f"ensemble {args.name} of {', '.join(spec.members)}: {held_out} accuracy {accuracies}")
+
+
+if __name__ == "__main__":
+    run_stage(main, "ensemble")
