@@ -1,8 +1,9 @@
 """From a search space to models: a grid candidate's model and keys, a spec with a trial's values
 set (checked by params.yaml's schema), and the current model every trial is compared with.
 
-A space's or candidate's `model` names an entry of params.yaml's `models:` or `baselines:`; a
-baseline is searched like a model (its keys, the same folds), without epochs or seeds.
+A space's or candidate's `model` names an entry of params.yaml's `models:`, `baselines:` or
+`ensembles:`; a baseline is searched like a model (its keys, the same folds), without epochs or
+seeds, and an ensemble averages its members' fits on the same folds.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ CURRENT = "current"
 
 
 def section(params: Params, model: str) -> str:
-    """Where params.yaml keeps `model`: "models" or "baselines" (a name is never in both)."""
-    return "baselines" if model in params.baselines else "models"
+    """Where params.yaml keeps `model`: "models", "baselines" or "ensembles" (a name is in one)."""
+    if model in params.baselines:
+        return "baselines"
+    return "ensembles" if model in params.ensembles else "models"
 
 
 def entry(params: Params, model: str) -> ModelSpec | Section:
@@ -33,7 +36,7 @@ def spec_for(params: Params, model: str, values: dict[str, Any]) -> ModelSpec | 
     """params.yaml's spec of `model` with `values` set, validated by params.py's schema."""
     where = section(params, model)
     spec = {**entry(params, model).model_dump(exclude_none=True), **values}
-    raw = {**params.model_dump(), where: {model: spec}, "report": {}, "ensembles": {}}
+    raw = {**params.model_dump(), "report": {}, "ensembles": {}, where: {model: spec}}
     return getattr(parse_params(raw, "search.yaml"), where)[model]
 
 

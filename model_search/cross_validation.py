@@ -45,6 +45,22 @@ def folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 Report = Callable[[int, float], bool]  # (step, held-out accuracy) -> stop this trial?
 
+# A worker's held-out probabilities of every fit it completed, by (fits_key, seed, fold) (a
+# baseline's seed is None), and its complete cross-validations by fits_key: an ensemble's
+# trial averages its members' fits from here, and a model's later trial is its earlier one.
+HELD_OUT: dict[tuple, np.ndarray] = {}
+FITTED: dict[tuple, dict] = {}
+
+
+def data_key(x: np.ndarray, k: int) -> tuple:
+    """What identifies a worker's folds: the training split's size and content, and k."""
+    return (len(x), hash(x.tobytes()), k)
+
+
+def fits_key(x: np.ndarray, k: int, spec, params: Params) -> tuple:
+    """What decides a spec's fits on these folds: the folds, the spec, and how params trains."""
+    return (data_key(x, k), spec.model_dump_json(), params.train.model_dump_json())
+
 
 # A worker's TF-IDF matrices by (data, fold, vectorizer setting): a trial that changes only the
 # classifier's keys (C, class weights) reuses its folds' features instead of recomputing them.
@@ -73,22 +89,27 @@ def cross_validate_baseline(
     pairs fit for fit with a neural model's (seed-major)."""
     from reuters_rnn.baselines import fit_predict, vectorizer_key
 
+    key = fits_key(x, k, spec, params)
+    if key in FITTED:
+        return FITTED[key]  # this worker's fits of the same spec
     accuracies: list[float] = []
     start = time.perf_counter()
-    data = (len(x), hash(x.tobytes()), k)
+    data = data_key(x, k)
     for fold, (train, held) in enumerate(folds(len(x), k)):
         setting = vectorizer_key(spec)
         cached = fold_features(spec, x, train, held, (data, fold, setting)) if setting else None
-        predicted = fit_predict(spec, x[train], labels[train], x[held], cached).argmax(axis=1)
-        accuracies.append(float((predicted == labels[held]).mean()))
+        probabilities = fit_predict(spec, x[train], labels[train], x[held], cached)
+        HELD_OUT[(*key, None, fold)] = probabilities
+        accuracies.append(float((probabilities.argmax(axis=1) == labels[held]).mean()))
     seconds = time.perf_counter() - start
-    return {
+    FITTED[key] = {
         "accuracies": accuracies * len(params.train.seeds),
         "losses": [],
         "fit_seconds": seconds,
         "fits": k,
         "stopped": False,
     }
+    return FITTED[key]
 
 
 def cross_validate(
@@ -107,6 +128,9 @@ def cross_validate(
     training newswires; the model is compiled once, for the first fit, and each later fit starts
     from the weights a fresh build with its seed would have. `fitted(net)` sees each fit's model
     after its fit (to keep or inspect it)."""
+    key = fits_key(x, k, spec, params)
+    if report is None and fitted is None and key in FITTED:
+        return FITTED[key]  # this worker's fits of the same spec
     import keras
 
     from reuters_rnn.recipe import Recipe
@@ -118,7 +142,7 @@ def cross_validate(
     epochs_run: list[int] = []  # each fit's epochs (fewer than `epochs` when it stopped early)
     fit_seconds, net, stopped = 0.0, None, []
     for seed in params.train.seeds:
-        for train, held in folds(len(x), k):
+        for fold_number, (train, held) in enumerate(folds(len(x), k)):
             fold = {"x_train": x[train], "y_train": onehot[train], "labels_train": labels[train]}
             if report or params.train.early_stopping:  # watched each epoch; else only trained
                 fold |= {"x_test": x[held], "y_test": onehot[held], "labels_test": labels[held]}
@@ -142,11 +166,13 @@ def cross_validate(
             fit_seconds += time.perf_counter() - start
             if fitted:
                 fitted(net)
-            predicted = recipe.predict(net, x[held]).argmax(axis=1)
-            accuracies.append(float((predicted == labels[held]).mean()))
+            probabilities = recipe.predict(net, x[held])
+            accuracies.append(float((probabilities.argmax(axis=1) == labels[held]).mean()))
             losses.append(float(history.history["loss"][-1]))
             epochs_run.append(len(history.history["loss"]))
-            if stopped:
+            if not stopped:
+                HELD_OUT[(*key, seed, fold_number)] = probabilities
+            if stopped:  # a pruned fit is no member's fit
                 return {
                     "accuracies": accuracies,
                     "losses": losses,
@@ -154,10 +180,11 @@ def cross_validate(
                     "epochs": epochs_run,
                     "stopped": True,
                 }
-    return {
+    FITTED[key] = {
         "accuracies": accuracies,
         "losses": losses,
         "fit_seconds": fit_seconds,
         "epochs": epochs_run,
         "stopped": False,
     }
+    return FITTED[key]

@@ -55,6 +55,7 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
         cross_validate,
         cross_validate_baseline,
     )
+    from model_search.ensemble_folds import cross_validate_ensemble
 
     current = trained_as(entry(params, space.model), params)
 
@@ -77,7 +78,9 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
             return trial.should_prune()
 
         pruning = space.pruner != "none"
-        if model in params.baselines:  # nothing to prune: one fit per fold
+        if model in params.ensembles:  # its members' fits, from the worker's earlier trials
+            result = cross_validate_ensemble(spec, params, x, labels, search.folds)
+        elif model in params.baselines:  # nothing to prune: one fit per fold
             result = cross_validate_baseline(spec, params, x, labels, search.folds)
         else:
             result = cross_validate(

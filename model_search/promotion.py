@@ -101,6 +101,12 @@ def best(args: argparse.Namespace) -> None:
         print("The best trial is the model this study started from: nothing to promote.")
         return
     command = promotion(model, values, current_settings(params, model), where)
+    if command == "dvc exp run" and where == "ensembles":
+        print(
+            f"The best is ensembles.{model}, an entry of params.yaml that the pipeline already "
+            "trains and scores (metrics/report.md): nothing to promote."
+        )
+        return
     if command == "dvc exp run":
         print(f"The current {where}.{model} is the best: nothing to promote.")
         return

@@ -168,7 +168,12 @@ def report(args: argparse.Namespace) -> None:
         (tmp / "comparison.json").write_text(json.dumps(facts, indent=2) + "\n")
         (tmp / "summary.md").write_text(
             summary_markdown(
-                study.study_name, space.model, done, facts, header, set(params.baselines)
+                study.study_name,
+                space.model,
+                done,
+                facts,
+                header,
+                {name: section(params, name) for name in [*params.baselines, *params.ensembles]},
             )
         )
         (tmp / "dvc.yaml").write_text(

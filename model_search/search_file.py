@@ -60,15 +60,15 @@ def _check_values(params: Params, model: str, values: dict, where: str) -> list[
 
 
 def searchable(params: Params) -> list[str]:
-    """What a space may vary: the models and the baselines of params.yaml."""
-    return [*params.models, *params.baselines]
+    """What a space may vary or compare: the models, baselines and ensembles of params.yaml."""
+    return [*params.models, *params.baselines, *params.ensembles]
 
 
 def _check_space(params: Params, name: str, space: TpeSpace | GridSpace) -> list[str]:
     where = f"spaces.{name}"
     if space.model not in searchable(params):
         return [
-            f"{where}.model: {space.model!r} is not a model or baseline in params.yaml "
+            f"{where}.model: {space.model!r} is not a model, baseline or ensemble in params.yaml "
             f"({', '.join(searchable(params))})"
         ]
     problems = []
@@ -77,8 +77,8 @@ def _check_space(params: Params, name: str, space: TpeSpace | GridSpace) -> list
             model, values = candidate_model(space, candidate)
             if model not in searchable(params):
                 problems.append(
-                    f"{where}.candidates.{candidate}.model: {model!r} is not a model or baseline "
-                    "in params.yaml"
+                    f"{where}.candidates.{candidate}.model: {model!r} is not a model, baseline or "
+                    "ensemble in params.yaml"
                 )
             else:
                 problems += _check_values(params, model, values, f"{where}.candidates.{candidate}")
@@ -180,6 +180,8 @@ def space_identity(search: SearchFile, name: str, params: Params) -> dict:
     models = {space.model}
     if isinstance(space, GridSpace):
         models |= {candidate_model(space, candidate)[0] for candidate in space.candidates}
+    for ensemble in models & set(params.ensembles):  # an ensemble is scored with its members
+        models |= set(params.ensembles[ensemble].members)
     train = params.train.model_dump(exclude={"resume", "checkpoint_every", "validation_split"})
     identity = {
         "space": space.model_dump(mode="json", warnings=False),

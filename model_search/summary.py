@@ -49,10 +49,11 @@ def plots_yaml(name: str, tables: dict) -> dict:
 
 
 def summary_markdown(
-    name: str, model: str, table: pd.DataFrame, facts: dict, header: str, baselines=()
+    name: str, model: str, table: pd.DataFrame, facts: dict, header: str, sections=None
 ) -> str:
     """The trials table for people: best first, each with its paired difference from the
-    current model (same fits) and seconds per fit. `baselines`: the names under baselines:."""
+    current model (same fits) and seconds per fit. `sections`: where params.yaml keeps each
+    baseline and ensemble (every other name is under models:)."""
     lines = [
         f"# Search `{name}`",
         "",
@@ -64,7 +65,7 @@ def summary_markdown(
     for row in table.sort_values("accuracy", ascending=False).itertuples():
         vs, p = row.vs_current, row.p
         name = f"{row.candidate}: " if "candidate" in table and row.candidate != CURRENT else ""
-        where = "baselines" if row.model in baselines else "models"
+        where = (sections or {}).get(row.model, "models")
         what = row.set if row.model == model else f"{where}.{row.model} {row.set}"
         lines.append(
             f"| {row.trial} | {name}{what}{' (current)' if row.current else ''} "

@@ -1,9 +1,10 @@
 """ensemble: its members' held-out probabilities (trained models' seeds, baselines) -> the
 average's metrics and per-newswire predictions, in evaluate's files, scored like a model.
 
-Each member weighs the same: a model member's probabilities are its seed's (`seeds: each`, one
-ensemble per seed, what a team would ship) or the mean of its seeds (`seeds: pooled`, one
-ensemble). A member's file is read only once its sha256 is the one its stage recorded.
+Each member weighs the same (reuters_rnn.ensembling): a model member's probabilities are its
+seed's (`seeds: each`, one ensemble per seed, what a team would ship) or the mean of its seeds
+(`seeds: pooled`, one ensemble). A member's file is read only once its sha256 is the one its
+stage recorded.
 """
 
 from __future__ import annotations
@@ -17,38 +18,13 @@ import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
 from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
+from reuters_rnn.ensembling import POOLED, average
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import Params, load_params
 from reuters_rnn.scoring import score
 from reuters_rnn.sections import EnsembleSpec
 from reuters_rnn.trained import ModelFileError, read_probabilities, read_scores
-
-POOLED = "pooled"  # the one run's name (in place of a seed) of an ensemble with seeds: pooled
-
-
-def average(
-    spec: EnsembleSpec,
-    seeds: tuple[int, ...],
-    trained: dict[str, dict[int, np.ndarray]],
-    baselines: dict[str, np.ndarray],
-) -> dict[str, np.ndarray]:
-    """The ensemble's probabilities per run (a seed's name, or POOLED): the mean over members,
-    each a baseline's probabilities or a model's (that seed's, or the mean of its seeds)."""
-
-    def member(name: str, seed: int | None) -> np.ndarray:
-        if name in baselines:
-            return baselines[name]
-        runs = trained[name]
-        return runs[seed] if seed is not None else np.mean([runs[s] for s in seeds], axis=0)
-
-    def mean(seed: int | None) -> np.ndarray:
-        probs = np.mean([member(m, seed) for m in spec.members], axis=0, dtype=np.float64)
-        return probs / probs.sum(axis=1, keepdims=True)  # float32 members sum to 1 ± 1e-7
-
-    if spec.seeds == "pooled":
-        return {POOLED: mean(None)}
-    return {str(s): mean(s) for s in seeds}
 
 
 def costs(spec: EnsembleSpec, seeds: tuple[int, ...], training: dict[str, dict]) -> dict:

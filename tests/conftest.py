@@ -63,10 +63,11 @@ def reproduced_in_background(request, tmp_path_factory):
     if not any("reproduced_template" in item.fixturenames for item in request.session.items):
         yield
         return
-    # A failed build is built again, and fails, in the first test that needs it.
-    build = threading.Thread(
-        target=lambda: build_reproduced(shared_temp(tmp_path_factory)), daemon=True
-    )
+    # A failed build is built again, and fails, in the first test that needs it. The shared
+    # folder is found here, not in the thread: pytest creates it on first use, and two threads
+    # creating it at once fail.
+    shared = shared_temp(tmp_path_factory)
+    build = threading.Thread(target=lambda: build_reproduced(shared), daemon=True)
     build.start()
     yield
     build.join()

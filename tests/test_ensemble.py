@@ -11,10 +11,11 @@ import json
 import numpy as np
 import pytest
 
+from reuters_rnn.ensembling import POOLED, average
 from reuters_rnn.params import parse_params
 from reuters_rnn.sections import EnsembleSpec
 from reuters_rnn.trained import ModelFileError
-from stages.ensemble import POOLED, average, costs, read_members
+from stages.ensemble import costs, read_members
 from tests.tiny_project import DVC, changed_stages, lock, run, set_params
 
 RNG = np.random.default_rng(0)
@@ -123,3 +124,86 @@ def test_an_ensemble_entry_is_a_stage_scored_and_compared_like_a_model(reproduce
     assert report["both"] == facts["accuracy"]
     assert "| ensemble: both " in (project / "metrics/report.md").read_text()
     assert "both vs lstm" in (project / "metrics/report.md").read_text()
+
+
+def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_them():
+    """The search scores an ensemble on the same (seed, fold) fits as its members: a pooled
+    ensemble of one seed's model is that model; a member with a model's spec is not fitted
+    again; a baseline member's fold fits are the baseline stage's."""
+    from model_search import cross_validation
+    from model_search.cross_validation import HELD_OUT, cross_validate, folds
+    from model_search.ensemble_folds import cross_validate_ensemble
+    from reuters_rnn.baselines import fit_predict
+    from tests.test_baseline_search import tiny_with_tfidf
+    from tests.test_search import tiny_arrays
+
+    raw = tiny_with_tfidf(epochs=1, seeds=[1, 2])
+    raw["models"]["swem"]["learning_rate"] = 0.0003  # a weak model: the baseline matters
+    raw["models"]["twin"] = dict(raw["models"]["swem"])  # the same spec: the same fits
+    raw["ensembles"] = {
+        "alone": {"members": ["swem"], "seeds": "pooled"},
+        "twins": {"members": ["swem", "twin"]},
+        "mixed": {"members": ["swem", "tfidf_logreg"]},
+    }
+    params = parse_params(raw)
+    arrays = tiny_arrays()
+    x, labels = arrays["x_train"], arrays["labels_train"]
+    HELD_OUT.clear()
+    cross_validation.FITTED.clear()
+    swem = cross_validate(params.models["swem"], params, "swem", x, labels, 2)
+    assert len(HELD_OUT) == 4  # 2 seeds x 2 folds
+    twins = cross_validate_ensemble(params.ensembles["twins"], params, x, labels, 2)
+    assert twins["accuracies"] == swem["accuracies"] and len(HELD_OUT) == 4  # nothing refitted
+    mixed = cross_validate_ensemble(params.ensembles["mixed"], params, x, labels, 2)
+    splits = folds(len(x), 2)
+    swem_runs = list(HELD_OUT.values())[:4]  # seed-major, as fitted
+    expected = []
+    for i, (train, held) in enumerate(splits * 2):
+        logreg = fit_predict(params.baselines["tfidf_logreg"], x[train], labels[train], x[held])
+        both = (swem_runs[i] + logreg) / 2
+        expected.append(float((both.argmax(axis=1) == labels[held]).mean()))
+    assert mixed["accuracies"] == pytest.approx(expected)
+    assert expected != swem["accuracies"] and max(swem["accuracies"]) < 1  # it changes answers
+
+    one_seed = parse_params({**raw, "train": {**raw["train"], "seeds": [1]}})
+    own = cross_validate(one_seed.models["swem"], one_seed, "swem", x, labels, 2)
+    alone = cross_validate_ensemble(one_seed.ensembles["alone"], one_seed, x, labels, 2)
+    assert alone["accuracies"] == own["accuracies"]
+
+
+def test_a_grid_candidate_naming_an_ensemble_is_scored_on_its_members_fits(tmp_path):
+    """search.yaml may name an ensemble as a candidate; its trial's accuracies are the average
+    of its members' fits, and the study's identity holds the members' specs."""
+    import optuna
+    import yaml
+
+    from model_search import cross_validation
+    from model_search.objective import objective_for
+    from model_search.search_file import load_search, space_identity
+    from tests.test_baseline_search import tiny_with_tfidf
+    from tests.test_search import SEARCH, tiny_arrays
+
+    raw = tiny_with_tfidf(epochs=1, seeds=[1])
+    raw["ensembles"] = {"mixed": {"members": ["swem", "tfidf_logreg"]}}
+    params = parse_params(raw)
+    search_file = {
+        **SEARCH,
+        "spaces": {
+            "ens": {"model": "swem", "sampler": "grid", "candidates": {"mixed": {"model": "mixed"}}}
+        },
+    }
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(search_file))
+    search = load_search(path, params)
+    identity = space_identity(search, "ens", params)
+    assert set(identity["models"]) == {"swem", "mixed", "tfidf_logreg"}  # with its members
+    arrays = tiny_arrays()
+    x, labels = arrays["x_train"], arrays["labels_train"]
+    cross_validation.HELD_OUT.clear()
+    cross_validation.FITTED.clear()
+    objective = objective_for(params, search, search.spaces["ens"], x, labels)
+    trial = optuna.trial.FixedTrial({"candidate": "mixed"})
+    score = objective(trial)
+    assert trial.user_attrs["model"] == "mixed" and len(trial.user_attrs["accuracies"]) == 2
+    assert len(cross_validation.HELD_OUT) == 4  # swem's 2 folds x 1 seed, the baseline's 2 folds
+    assert score == pytest.approx(sum(trial.user_attrs["accuracies"]) / 2)

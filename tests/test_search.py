@@ -150,7 +150,7 @@ def test_bad_search_file_names_every_problem_at_once(tmp_path):
         "folds: 1 is not allowed",
         "spaces.a.keys.embeding_dim: not a key of models.swem (did you mean 'embedding_dim'?)",
         "spaces.a.keys.learning_rate: must include models.swem.learning_rate as params.yaml has it (0.003)",
-        "spaces.b.model: 'nope' is not a model or baseline in params.yaml",
+        "spaces.b.model: 'nope' is not a model, baseline or ensemble in params.yaml",
         "spaces.c.candidates.y.units.0: 0 is not allowed",
     )
 
