@@ -64,7 +64,7 @@ def read_members(
                 raise ModelFileError(f"{record}: missing; run `dvc repro baseline@{name}`")
             recorded = json.loads(record.read_text())
             path = Path(args.models) / f"{name}.probabilities.npy"
-            baselines[name] = read_scores(path, recorded["probabilities_sha256"], name, labels)
+            baselines[name] = read_scores(path, recorded.get("probabilities_sha256"), name, labels)
     return training, trained, baselines
 
 
