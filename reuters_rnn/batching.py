@@ -1,5 +1,6 @@
-"""Batches of similar lengths (train.length_buckets): each newswire is padded only to the first
-bucket length that holds it, so a short newswire does not pay for the longest one's steps.
+"""How a fit's batches are made: Keras's own, made once (`array_batches`), or batches of similar
+lengths (train.length_buckets): each newswire is padded only to the first bucket length that
+holds it, so a short newswire does not pay for the longest one's steps.
 
 A newswire always lands in the same bucket, in training and in prediction alike, so a model sees
 each one with the same padding every time. Prepared arrays keep the full length; the buckets only
@@ -30,6 +31,40 @@ def widths(x: np.ndarray, buckets: tuple[int, ...], padding: str) -> np.ndarray:
 def trim(x: np.ndarray, width: int, padding: str) -> np.ndarray:
     """The same newswires with only `width` steps of (padded) words."""
     return x[:, :width] if padding == "post" else x[:, x.shape[1] - width :]
+
+
+def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int, watched=None) -> dict:
+    """model.fit's data arguments to train on (x, y) in batches of `batch_size`, shuffled as
+    Keras shuffles, and to watch `watched` ((x, y) or None) in one batch after every epoch.
+
+    On TensorFlow, Keras shuffles the indices with a seeded op whose state starts afresh with each
+    epoch's iterator, so every epoch sees the same batches in the same order (tests/test_recipe.py
+    pins it); and it rebuilds that input pipeline every epoch, for both splits, which took a
+    third of a vanilla_rnn epoch (docs/speed.md). So there the batches are made once, by Keras's
+    own adapter (Keras has no public way to them), and given as datasets: the same numbers, bit
+    for bit. Other backends get the arrays.
+    """
+    if keras.backend.backend() != "tensorflow":
+        arguments = {"x": x, "y": y, "batch_size": batch_size}
+        if watched is not None:
+            arguments |= {"validation_data": watched, "validation_batch_size": len(watched[0])}
+        return arguments
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    made = list(ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=True).get_tf_dataset())
+    full = [batch for batch in made if len(batch[0]) == batch_size]
+    batches = tf.data.Dataset.from_tensor_slices(
+        tuple(tf.stack([batch[part] for batch in full]) for part in (0, 1))
+    )
+    for partial in made[len(full) :]:  # the last, smaller batch
+        batches = batches.concatenate(tf.data.Dataset.from_tensors(partial))
+    arguments = {"x": batches, "shuffle": False}  # shuffled once already, as Keras shuffles
+    if watched is not None:
+        arguments["validation_data"] = tf.data.Dataset.from_tensors(
+            tuple(tf.constant(part) for part in watched)
+        )
+    return arguments
 
 
 class LengthBuckets(keras.utils.PyDataset):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from reuters_rnn.batching import LengthBuckets, predict
+from reuters_rnn.batching import LengthBuckets, array_batches, predict
 from reuters_rnn.dataset import NUM_CLASSES, held_out_name, holdout
 from reuters_rnn.models import build_model, compile_model, length_buckets, model_inputs
 from reuters_rnn.params import Params
@@ -124,12 +124,9 @@ class Recipe:
                     self.inputs(data["x_test"]), data["y_test"], size, self.buckets, pad
                 )
         else:
-            batches = {"x": x, "y": data["y_train"], "batch_size": self.params.train.batch_size}
-            if watching:
-                x_watched = self.inputs(data["x_test"])
-                # The watched curves in one batch: the same numbers in less time (docs/speed.md).
-                batches["validation_data"] = (x_watched, data["y_test"])
-                batches["validation_batch_size"] = len(x_watched)
+            # The watched curves in one batch: the same numbers in less time (docs/speed.md).
+            watched = (self.inputs(data["x_test"]), data["y_test"]) if watching else None
+            batches = array_batches(x, data["y_train"], self.params.train.batch_size, watched)
         return model.fit(
             **batches, initial_epoch=done, epochs=self.epochs, callbacks=callbacks, verbose=0
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.backend import import_keras, use_backend
+from reuters_rnn.backend import end_process_at_exit, import_keras, use_backend
 from reuters_rnn.dataset import NUM_CLASSES, holdout, load_prepared, sha256_of
 from reuters_rnn.failure import DiskFull
 from reuters_rnn.params import Params
@@ -123,6 +123,7 @@ def train_seed(
         # Ctrl-C reaches the whole process group: the stage's process stops the workers and
         # says so, in one line.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        end_process_at_exit()  # the stage's process waits for its workers to end
     label = f"train {model_name} seed {seed}"
     backup = Path(backups) / f"{model_name}-{seed}"
     import_keras()  # quietly, before reuters_rnn.recipe imports it

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from reuters_rnn.atomic import atomic_path
-from reuters_rnn.backend import import_keras, use_data_backend
+from reuters_rnn.backend import end_process, import_keras, use_data_backend
 from reuters_rnn.dataset import sha256_of
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
@@ -79,3 +79,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage(main, "fetch")
+    end_process()  # after success: run_stage exits non-zero on a failure

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.backend import import_keras, use_data_backend
+from reuters_rnn.backend import end_process, import_keras, use_data_backend
 from reuters_rnn.dataset import NUM_CLASSES, DataError, sha256_of, write_prepared
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
@@ -177,3 +177,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     run_stage(main, "prepare")
+    end_process()  # after success: run_stage exits non-zero on a failure

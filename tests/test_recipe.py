@@ -88,3 +88,27 @@ def test_the_recipe_watches_the_last_part_under_early_stopping_and_buckets_recur
     net = gru.build(1, arrays["x_train"])
     history = gru.fit(net, arrays, 1, [])
     assert len(history.history["loss"]) == 2 and "val_loss" in history.history
+
+
+@pytest.mark.pipeline  # trains a model: not a unit test
+def test_the_recipe_trains_on_the_batches_keras_makes_from_the_arrays():
+    """On TensorFlow the recipe makes Keras's shuffled batches once and gives them as datasets
+    (reuters_rnn.batching.array_batches), since Keras shuffles every epoch alike: the same
+    weights and curves, bit for bit, as Keras's own model.fit on the arrays (a partial batch too)."""
+    params = params_for("rnn", {"cell": "simple_rnn", "units": [4], "epochs": 3}, batch_size=50)
+    recipe, arrays = Recipe.of(params, "rnn"), tiny_arrays()
+    ours = recipe.build(1, arrays["x_train"])
+    history = recipe.fit(ours, arrays, 1, [])
+    theirs = recipe.build(1, arrays["x_train"])
+    plain = theirs.fit(
+        recipe.inputs(arrays["x_train"]),
+        arrays["y_train"],
+        batch_size=50,
+        epochs=3,
+        validation_data=(recipe.inputs(arrays["x_test"]), arrays["y_test"]),
+        validation_batch_size=len(arrays["x_test"]),
+        verbose=0,
+    )
+    assert history.history == plain.history and len(history.history["val_loss"]) == 3
+    for mine, keras_own in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, keras_own)
