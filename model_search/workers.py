@@ -30,7 +30,7 @@ from model_search.study import (
     stop_workers,
     trial_budget,
 )
-from reuters_rnn.backend import import_keras, use_backend
+from reuters_rnn.backend import end_process, import_keras, use_backend
 from reuters_rnn.failure import FixableError
 
 
@@ -115,6 +115,7 @@ def _worker(args: argparse.Namespace, worker: int) -> None:
         work(args, worker)
     except FixableError as exc:  # a worker is an entry point: its one line, no traceback
         sys.exit(str(exc))
+    end_process()  # its trials are stored: status 0 without TensorFlow's teardown
 
 
 STOPS = {signal.SIGINT, signal.SIGTERM}

@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -171,3 +172,30 @@ def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch
     assert (tmp_path / "models/lstm/seed-1.keras").read_bytes() == b"a sound model"
     summary = json.loads((tmp_path / "metrics/training/lstm.json").read_text())
     assert [run["seed"] for run in summary["seeds"]] == [1]  # the next run keeps seed 1
+
+
+@pytest.mark.parametrize(
+    ("ending", "status", "out"),
+    [
+        ("end_process()", 0, "written"),  # success: flushed, status 0, no teardown
+        ("end_process_at_exit(); sys.exit(0)", 0, "written"),  # a worker shut down
+        ("run_stage(fail, 'prepare'); end_process()", 1, "written"),  # a failure keeps its status
+    ],
+)
+def test_a_process_ends_at_once_only_after_success_with_its_output_flushed(ending, status, out):
+    """Stages that loaded Keras and training workers skip the interpreter's teardown
+    (reuters_rnn.backend.end_process): their buffered output still arrives, and a stage that
+    failed still exits non-zero with its one line."""
+    code = (
+        "import sys\n"
+        "from reuters_rnn.backend import end_process, end_process_at_exit\n"
+        "from reuters_rnn.failure import FixableError, run_stage\n"
+        "def fail():\n"
+        "    raise FixableError('prepare failed: the data is damaged')\n"
+        "print('written', end='')\n" + ending
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout) == (status, out)
+    assert result.stderr.strip() == ("prepare failed: the data is damaged" if status else "")

@@ -139,6 +139,8 @@ def test_jax_backend_trains_and_evaluates(reproduced_project):
 
 STAGE_IMPORTS = """
 import runpy, sys
+import reuters_rnn.backend
+reuters_rnn.backend.end_process = lambda: None  # return here, to list what the stage loaded
 sys.argv = [{module!r}, *{args!r}]
 runpy.run_module({module!r}, run_name="__main__")
 print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
