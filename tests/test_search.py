@@ -524,7 +524,9 @@ def test_workers_share_a_postgres_study_and_a_killed_workers_trial_is_retried(
     assert reference.user_attrs["current"]
     retry = [t for t in trials if t.system_attrs.get("failed_trial") == victim]
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
-    assert retry[0].params == trials[victim].params
+    # The same params again; a kill between two of the victim's draws leaves the retry to draw
+    # the rest.
+    assert trials[victim].params.items() <= retry[0].params.items()
     assert sum(state == TrialState.COMPLETE for state in states.values()) >= 3
     assert sum(state == TrialState.RUNNING for state in states.values()) == 0
 
