@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,3 +65,14 @@ def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) 
     ):
         subprocess.run(cmd, cwd=dest, check=True, capture_output=True, env=ENV)
     return dest
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    """Seconds a command takes, and its stdout; its output's tail in the error if it fails."""
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(
+            f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return time.perf_counter() - start, result.stdout
