@@ -131,7 +131,9 @@ def stops_deferred() -> Iterator[None]:
     inside `Process.start()` would leave a child that no one stops, and that prints a traceback.
 
     Blocked, the signals wait (and each child starts with them blocked, until `_worker`); one
-    that came just before, its Python handler still pending, is only noted."""
+    that came just before, its Python handler still pending, is only noted. They are unblocked
+    before the run's handlers are back: `pthread_sigmask` runs the pending handlers as it
+    returns, so a signal that waited, or that another thread of the process took, is noted too."""
     stopped = []
     handlers = {stop: signal.getsignal(stop) for stop in STOPS}
     for stop, handler in handlers.items():
@@ -141,9 +143,9 @@ def stops_deferred() -> Iterator[None]:
     try:
         yield
     finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
         for stop, handler in handlers.items():
             signal.signal(stop, handler)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     if stopped:
         raise KeyboardInterrupt
 
