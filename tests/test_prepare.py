@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -100,7 +101,10 @@ def keras_load_data(keras_home, data: DataParams, synthetic: bool = False) -> di
         "json.dump({'x_train': [list(map(int, s)) for s in a], 'y_train': b.tolist(),"
         " 'x_test': [list(map(int, s)) for s in c], 'y_test': d.tolist()}, sys.stdout)\n"
     )
-    env = {**os.environ, "KERAS_HOME": str(keras_home), "KERAS_BACKEND": "tensorflow"}
+    # load_data is NumPy alone: the backend the data stages use (reuters_rnn.backend's
+    # use_data_backend), which loads no tensor library where jax is installed.
+    backend = "numpy" if importlib.util.find_spec("jax") else "tensorflow"
+    env = {**os.environ, "KERAS_HOME": str(keras_home), "KERAS_BACKEND": backend}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
