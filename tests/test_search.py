@@ -411,7 +411,7 @@ def test_a_stop_while_workers_start_takes_effect_once_they_have_started(pending)
     started = []
     try:
         with pytest.raises(KeyboardInterrupt), workers.stops_deferred():
-            if pending:
+            if pending:  # a signal whose Python handler had not run yet
                 signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
             signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # one that arrives now
             started.append("all workers")
