@@ -9,14 +9,19 @@ so DVC records nothing.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+
+import psutil
 
 
 class FixableError(Exception):
@@ -39,8 +44,51 @@ class DiskFull(Exception):
         self.path, self.needed = path, needed
 
 
+STOPPING = threading.Event()  # interrupted once: a second signal waits for the first's line
+ORPHANED = threading.Event()  # the process that ran this stage is gone
+
+
 def _raise_interrupted(signum, frame) -> None:
-    raise Interrupted()
+    """SIGTERM as Interrupted, Ctrl-C as KeyboardInterrupt: the first one only, so that a
+    second (Ctrl-C twice, or the ended dvc noticed after a signal to the whole group) cannot
+    cut the line that the first one ends with."""
+    if STOPPING.is_set():
+        return
+    STOPPING.set()
+    raise Interrupted() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _runner() -> psutil.Process | None:
+    """The process this stage belongs to: under DVC, the nearest ancestor running `dvc` (its
+    command runs under a shell, which outlives a killed `dvc`); otherwise the parent."""
+    try:
+        ancestors = psutil.Process().parents()
+        if os.environ.get("DVC_STAGE"):
+            for ancestor in ancestors:
+                with contextlib.suppress(psutil.Error):
+                    if "dvc" in (Path(part).name for part in ancestor.cmdline()[:3]):
+                        return ancestor
+        return ancestors[0] if ancestors else None
+    except psutil.Error:
+        return None
+
+
+def stop_when_orphaned(every: float = 1.0) -> None:
+    """SIGTERM this process once the process that ran it has ended (a `kill` or a scheduler
+    stopped `dvc`, which does not pass the signal on): the stage then stops as on SIGTERM, and
+    no training writes its outputs after its run has ended."""
+    runner = _runner()
+    if runner is None:
+        return
+
+    def watch() -> None:
+        while runner.is_running() and runner.status() != psutil.STATUS_ZOMBIE:
+            time.sleep(every)
+        if not STOPPING.is_set():
+            ORPHANED.set()
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="runner-watch", daemon=True).start()
 
 
 def megabytes(size: float) -> str:
@@ -58,6 +106,21 @@ def disk_full_line(label: str, path: str, needed: int | None) -> str:
         f"{label}: disk full while writing {path} ({megabytes(free)} free there). Nothing was "
         f"recorded; free {need} (DVC then copies the outputs into .dvc/cache, as much again) "
         "and run `dvc repro` again."
+    )
+
+
+NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def not_writable_line(label: str, exc: OSError) -> str:
+    """The one line for a file or folder the stage may not read or write (permissions, a
+    read-only mount): which one, and what to change."""
+    path = Path(exc.filename or ".")
+    folder = path if path.is_dir() else path.parent
+    return (
+        f"{label}: cannot write {folder}/ ({exc.strerror}: {path}). Nothing was recorded; make "
+        f"it writable for this user (`chmod -R u+w {folder}`, or mount it read-write) and run "
+        "`dvc repro` again."
     )
 
 
@@ -99,10 +162,14 @@ def run_stage(main: Callable[[], None], label: str, kept: Callable[[], str] | No
     `kept` says what an interrupted stage keeps for the next run (train: its last backups).
     """
     signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    stop_when_orphaned()
     try:
         main()
     except KeyboardInterrupt as exc:
         how = "SIGTERM" if isinstance(exc, Interrupted) else "Ctrl-C"
+        if ORPHANED.is_set():
+            how = "the dvc process that ran it ended"
         what = kept() if kept else "nothing half-written was left"
         print(
             f"{label}: interrupted ({how}); {what}. `dvc repro` runs it again."
@@ -116,6 +183,8 @@ def run_stage(main: Callable[[], None], label: str, kept: Callable[[], str] | No
     except DiskFull as exc:
         sys.exit(disk_full_line(label, exc.path, exc.needed) + removed_outputs_line())
     except OSError as exc:
+        if exc.errno in NOT_WRITABLE:
+            sys.exit(not_writable_line(label, exc) + removed_outputs_line())
         if exc.errno != errno.ENOSPC:
             raise
         sys.exit(disk_full_line(label, exc.filename or "its outputs", None))

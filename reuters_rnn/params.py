@@ -34,8 +34,9 @@ class Params(Section):
     models: Annotated[
         dict[Annotated[StrictStr, Field(pattern=NAME)], AnyModelSpec], Field(min_length=1)
     ]
-    baselines: dict[Annotated[StrictStr, Field(pattern=NAME)], AnyBaselineSpec] = {}
-    ensembles: dict[Annotated[StrictStr, Field(pattern=NAME)], EnsembleSpec] = {}
+    # Required, `{}` for none: dvc.yaml's foreach reads both sections.
+    baselines: dict[Annotated[StrictStr, Field(pattern=NAME)], AnyBaselineSpec]
+    ensembles: dict[Annotated[StrictStr, Field(pattern=NAME)], EnsembleSpec]
     report: ReportParams = ReportParams()
 
     @model_validator(mode="after")
@@ -106,6 +107,17 @@ class Params(Section):
                     f"report.comparisons: {list(pair)} must be a pair [model_a, model_b] of names "
                     f"under models or ensembles ({', '.join(named)})"
                 )
+            if pair[0] == pair[1]:
+                raise ValueError(
+                    f"report.comparisons: {list(pair)} compares {pair[0]} with itself; name two "
+                    "different models or ensembles"
+                )
+        unknown = sorted(set(self.report.published) - set(self.models))
+        if unknown:
+            raise ValueError(
+                f"report.published: {', '.join(unknown)} is no model under models; use one of "
+                f"{', '.join(self.models)} (or remove it)"
+            )
         return self
 
     def scored(self) -> list[str]:
@@ -158,9 +170,18 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        problems = sorted(dict.fromkeys(describe(e, Params) for e in exc.errors()))
+        errors = exc.errors()
+        # A list whose every element is bad is also "too short" once they are dropped: only the
+        # elements' own problems are true.
+        errors = [
+            e
+            for e in errors
+            if e["type"] != "too_short"
+            or not any(o["loc"][: len(e["loc"])] == e["loc"] and o is not e for o in errors)
+        ]
+        problems = sorted(dict.fromkeys(describe(e, Params) for e in errors))
         if isinstance(raw, dict) and not any(
-            e["type"] == "value_error" and not e["loc"] for e in exc.errors()
+            e["type"] == "value_error" and not e["loc"] for e in errors
         ):
             problems += [p for p in _across_sections(raw) if p not in problems]
         lines = "\n  - ".join(problems)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
@@ -27,6 +27,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: the loader merges it
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -47,6 +49,11 @@ def read_yaml(path: str | Path) -> Any:
     restore = f"restore it with `git checkout HEAD -- {path.name}`"
     try:
         raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader
+    except UnicodeDecodeError as exc:
+        raise ParamsError(
+            f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}): "
+            f"save it as UTF-8, or {restore}"
+        ) from None
     except FileNotFoundError:
         raise ParamsError(
             f"{path} not found: run from the project root, or restore it with "
@@ -71,10 +78,25 @@ def _where(loc: tuple) -> str:
 
 
 def _schema_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
-    """The section class whose keys are allowed where an unknown key was found."""
+    """The section class whose keys are allowed where an unknown key was found: followed
+    field by field from the root, through a named entry (`ensembles.<name>`) and an optional
+    section (`train.early_stopping`)."""
     if len(loc) > 3 and loc[0] in ("models", "baselines"):
         return (MODEL_KINDS | BASELINE_KINDS).get(str(loc[2]))
-    schema = root if len(loc) == 1 else root.model_fields[str(loc[0])].annotation
+    schema: Any = root
+    for part in loc[:-1]:
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            if get_origin(schema) is dict:  # an entry's name: its value's class
+                schema = get_args(schema)[1]
+                continue
+            return None
+        field = schema.model_fields.get(str(part))
+        if field is None:
+            return None
+        schema = field.annotation
+        classes = [a for a in get_args(schema) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if get_origin(schema) is not dict and classes:  # `X | None`: X
+            schema = classes[0]
     return schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
 
 
@@ -89,6 +111,8 @@ def describe(error: dict, root: type[BaseModel]) -> str:
         close = difflib.get_close_matches(str(error["loc"][-1]), names, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(names)}"
         return f"{where}: unknown key ({hint})"
+    if kind == "missing" and where in ("baselines", "ensembles"):
+        return f"{where}: missing (required: `{where}: {{}}` for none; dvc.yaml reads it)"
     if kind == "missing":
         return f"{where}: missing (required)"
     if where.startswith(("models.", "baselines.")) and kind == "string_pattern_mismatch":

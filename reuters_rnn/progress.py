@@ -148,6 +148,12 @@ class LiveCurves(keras.callbacks.Callback):
         self.flush()
 
 
+def seed_states(model: keras.Model) -> list:
+    """The states of the model's dropout seed generators: a .keras file leaves them out, and a
+    resumed training must draw the dropout masks the uninterrupted one draws."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
 class Backup(keras.callbacks.Callback):
     """Every `every` epochs, save the model (with its optimizer state), the curves so far and the
     epoch count into `folder`, atomically: a kill loses at most `every` epochs. With early
@@ -170,6 +176,7 @@ class Backup(keras.callbacks.Callback):
         (tmp / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
         if self.keep_best is not None and self.keep_best.weights is not None:
             np.savez(tmp / "best_weights.npz", *self.keep_best.weights)
+        np.savez(tmp / "seed_states.npz", *[np.asarray(v) for v in seed_states(self.model)])
         state, old = self.folder / "state", self.folder / "state.old"
         if state.exists():  # keep the last good backup until the new one is in place
             shutil.rmtree(old, ignore_errors=True)
@@ -192,4 +199,9 @@ def restore(folder: Path) -> tuple[keras.Model, int, list[dict], list | None] | 
     if (state / "best_weights.npz").exists():
         with np.load(state / "best_weights.npz") as saved:
             best = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    return keras.models.load_model(state / "model.keras"), done, rows, best
+    model = keras.models.load_model(state / "model.keras")
+    if (state / "seed_states.npz").exists():
+        with np.load(state / "seed_states.npz") as saved:
+            for i, variable in enumerate(seed_states(model)):
+                variable.assign(saved[f"arr_{i}"])
+    return model, done, rows, best

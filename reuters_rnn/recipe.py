@@ -114,10 +114,14 @@ class Recipe:
         x, pad, size = self.inputs(data["x_train"]), self.params.data.padding, len(data["x_train"])
         watching = "x_test" in data
         if self.buckets:
+            # The dataset orders its batches by (seed, epoch), so a resumed fit continues the
+            # same sequence; Keras's own shuffle of them (Python's global random, which a
+            # resumed process draws afresh) stays off.
             batches = {
                 "x": LengthBuckets(
                     x, data["y_train"], self.params.train.batch_size, self.buckets, pad, seed, done
-                )
+                ),
+                "shuffle": False,
             }
             if watching:
                 batches["validation_data"] = LengthBuckets(

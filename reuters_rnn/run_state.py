@@ -74,6 +74,39 @@ def clear_stale_backup(backup: Path, fingerprint: str, resume: bool) -> None:
         stamp.write_text(fingerprint)
 
 
+class DamagedRecord(FixableError):
+    """A tracked training record (metrics/training/<model>.json, metrics/curves/<model>.csv)
+    cannot be read: a cut-short file, a merge conflict, a folder in its place."""
+
+
+def _seeds(path: Path) -> list[dict]:
+    runs = json.loads(path.read_text())["seeds"]
+    if not all(isinstance(run, dict) and isinstance(run.get("seed"), int) for run in runs):
+        raise ValueError("its seeds are not records with a seed")
+    return runs
+
+
+def _curves(path: Path) -> pd.DataFrame:
+    rows = pd.read_csv(path)
+    if tuple(rows.columns) != CURVE_COLUMNS:
+        raise ValueError(f"its columns are {list(rows.columns)}, not {list(CURVE_COLUMNS)}")
+    return rows
+
+
+def _read_record(path: Path, read):
+    """`read(path)`, or DamagedRecord naming the file and the fix."""
+    try:
+        return read(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # pandas: ValueErrors
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        raise DamagedRecord(
+            f"{path} cannot be read ({why}); it records which trained seeds a run may keep. "
+            f"Remove it (`rm -rf {path}`: every seed trains again) or restore the committed one "
+            f"(`git checkout HEAD -- {path}`, after removing a folder in its place), then run "
+            "`dvc repro` again."
+        ) from None
+
+
 def reusable_runs(
     params: Params, model_name: str, data: str, models_dir: Path, summary: Path, curves: Path
 ) -> dict[int, dict]:
@@ -81,11 +114,11 @@ def reusable_runs(
     their facts and curves, when the fingerprint and both files still match what was recorded."""
     if not summary.exists() or not curves.exists():
         return {}
-    rows = pd.read_csv(curves)
+    rows, runs = _read_record(curves, _curves), _read_record(summary, _seeds)
     kept = {}
-    for run in json.loads(summary.read_text()).get("seeds", []):
+    for run in runs:
         files = {
-            models_dir / f"seed-{run['seed']}.keras": run["model_sha256"],
+            models_dir / f"seed-{run['seed']}.keras": run.get("model_sha256"),
             models_dir / f"seed-{run['seed']}.probabilities.npy": run.get("probabilities_sha256"),
         }
         if (

@@ -53,12 +53,15 @@ class TrainParams(Section):
     epochs: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)]
     batch_size: Annotated[StrictInt, Field(ge=1, le=MAX_BATCH_SIZE)]
     learning_rate: Annotated[Number, Field(gt=0, le=MAX_LEARNING_RATE)]
+    # NumPy and Keras take seeds below 2**32.
     seeds: Annotated[
-        tuple[Annotated[StrictInt, Field(ge=0)], ...], Field(min_length=1, max_length=MAX_SEEDS)
+        tuple[Annotated[StrictInt, Field(ge=0, le=2**32 - 1)], ...],
+        Field(min_length=1, max_length=MAX_SEEDS),
     ]
     backend: Literal["tensorflow", "jax"]
     jit_compile: StrictBool = True
-    validation_split: Annotated[Number, Field(ge=0, lt=1)] = 0.0
+    # At most half of the training split is held out: more leaves too little to train on.
+    validation_split: Annotated[Number, Field(ge=0, le=0.5)] = 0.0
     resume: StrictBool = True
     checkpoint_every: Annotated[StrictInt, Field(ge=1, le=MAX_EPOCHS)] = 20
     early_stopping: EarlyStopping | None = None  # None: every epoch, as published

@@ -60,6 +60,15 @@ def train_all(
     return [runs[seed] for seed in params.train.seeds]
 
 
+def put_back(path: Path, content: bytes | None) -> None:
+    """The file as it was (`content`), or gone if it was not there."""
+    if content is None:
+        path.unlink(missing_ok=True)
+        return
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(content)
+
+
 def train_model(args: argparse.Namespace, params: Params) -> None:
     """Train the seeds not kept; write the sound ones; fail naming every seed that diverged."""
     guard = InputsGuard(f"train {args.model}")
@@ -73,7 +82,13 @@ def train_model(args: argparse.Namespace, params: Params) -> None:
         for seed in kept:
             for suffix in ("keras", "probabilities.npy"):
                 shutil.copy2(models_dir / f"seed-{seed}.{suffix}", out_dir)
-        results = train_all(params, args.model, args.data, args, out_dir, kept)
+        before = Path(args.curves_out)
+        committed = before.read_bytes() if before.is_file() else None
+        try:
+            results = train_all(params, args.model, args.data, args, out_dir, kept)
+        except BaseException:  # interrupted: the tracked curves go back to what they were
+            put_back(before, committed)
+            raise
         failed = [run["failed"] for run in results if "failed" in run]
         runs = [run for run in results if "failed" not in run]
         # The sound seeds are written even when another failed (DVC records nothing then):
@@ -91,7 +106,12 @@ def train_model(args: argparse.Namespace, params: Params) -> None:
         }
         write_json(args.summary_out, summary)
     if failed:
-        raise FixableError("\n".join(failed))
+        records = f"{args.curves_out} {args.summary_out}"
+        raise FixableError(
+            "\n".join(failed)
+            + f"\n{records} now hold the sound seeds' records (the next run keeps those seeds); "
+            f"the committed ones come back with `git checkout HEAD -- {records}`"
+        )
     guard.check(
         args.models_out,
         args.curves_out,

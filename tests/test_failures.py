@@ -8,8 +8,11 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
+import yaml
 
 from reuters_rnn.failure import FixableError
 from reuters_rnn.training import training_failure
@@ -17,6 +20,7 @@ from tests.test_faults import TRAIN_LSTM, start, wait_for_line
 from tests.tiny_project import DVC, commit_all, lock, run, set_params, stale
 
 LABEL = "train lstm seed 2"
+VALIDATE = "python -m stages.validate params.yaml data/params.ok"
 KEY = "models.lstm.learning_rate"
 
 
@@ -61,6 +65,12 @@ def test_a_diverged_training_fails_the_stage_and_records_nothing(reproduced_proj
     assert lock(repo)["train@vanilla_rnn"] == before  # DVC recorded nothing
     assert not list((repo / "models/vanilla_rnn").glob("seed-2*"))  # nothing saved
     assert not list((repo / "models").glob(".*tmp*"))
+    # The tracked records now hold the sound seeds (none): the line says so, and its advice,
+    # run as printed, brings back the committed ones.
+    advice = output.split("the committed ones come back with `")[1].split("`")[0]
+    assert "metrics/curves/vanilla_rnn.csv" in advice and advice.startswith("git checkout HEAD")
+    run(advice.split(), repo)
+    assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
 
 
 @pytest.mark.pipeline
@@ -82,6 +92,8 @@ def test_ctrl_c_and_sigterm_each_end_with_one_line_and_the_next_repro_resumes(re
         assert "(seed 1 after epoch " in line and line.endswith("`dvc repro` runs it again.")
         assert not list((repo / "models").glob(".*tmp*"))
         assert (repo / "models/lstm/seed-1.keras").read_bytes() == recorded
+        # The curves it appended while it ran are gone: the tracked file is the committed one.
+        assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
         if sig == signal.SIGINT:  # the next repro resumes; SIGTERM cuts that one
             proc = start([*DVC, "repro", "train@lstm"], repo)
             assert "resuming after epoch" in wait_for_line(proc, "resuming after epoch")
@@ -199,3 +211,93 @@ def test_a_process_ends_at_once_only_after_success_with_its_output_flushed(endin
     )
     assert (result.returncode, result.stdout) == (status, out)
     assert result.stderr.strip() == ("prepare failed: the data is damaged" if status else "")
+
+
+@contextmanager
+def read_only(folder: Path):
+    """`folder` unwritable: its mode for a user, a read-only (empty) mount over it for root,
+    whom modes do not stop."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a read-only folder needs a mount, which this user cannot make: {mounted}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+EVALUATE_LSTM = [
+    *("python", "-m", "stages.evaluate", "lstm", "data/prepared", "models/lstm"),
+    *("metrics/training/lstm.json", "metrics/runs/lstm.json", "metrics/confusion/lstm.csv"),
+    "metrics/predictions/lstm.csv",
+]
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize(
+    ("command", "folder"), [(TRAIN_LSTM, "metrics/curves"), (EVALUATE_LSTM, "metrics/runs")]
+)
+def test_a_folder_the_stage_may_not_write_is_named_in_one_line(reproduced_project, command, folder):
+    with read_only(reproduced_project / folder):
+        result = run(command, reproduced_project, check=False)
+    message = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(message) == 1, message
+    assert f": cannot write {folder}/ (" in message[0]
+    assert f"`chmod -R u+w {folder}`" in message[0] and "run `dvc repro` again" in message[0]
+
+
+@pytest.mark.pipeline
+def test_a_removed_ensembles_section_is_named_and_its_fix_keeps_the_other_edits(project):
+    """DVC cannot read dvc.yaml without the section; validate names it; adding it back as
+    docs/trust.md says keeps every other edit (going back to the committed file would not)."""
+    set_params(project, lambda p: (p.pop("ensembles"), p["train"].update(epochs=3)))
+    status = run([*DVC, "status"], project, check=False)
+    assert status.returncode != 0 and "Could not find 'ensembles'" in status.stderr
+    validate = run(VALIDATE.split(), project, check=False)
+    assert "ensembles: missing (required: `ensembles: {}` for none" in validate.stderr
+    trust = (Path(__file__).parents[1] / "docs/trust.md").read_text()
+    row = next(line for line in trust.splitlines() if "Could not find 'ensembles'" in line)
+    assert VALIDATE in row and "add `ensembles: {}` to `params.yaml`" in row
+    with open(project / "params.yaml", "a") as params:
+        params.write("ensembles: {}\n")
+    run([*DVC, "status"], project)
+    run(VALIDATE.split(), project)
+    assert yaml.safe_load((project / "params.yaml").read_text())["train"]["epochs"] == 3
+
+
+@pytest.mark.pipeline
+def test_sigterm_to_dvc_alone_stops_its_training_and_nothing_is_written_after(reproduced_project):
+    """A scheduler's or a plain `kill` reaches `dvc` only; DVC does not pass it on. The stage
+    notices that its dvc process ended, stops as on SIGTERM and writes nothing after."""
+    import psutil
+
+    repo = reproduced_project
+    set_params(repo, lambda p: p["train"].update(epochs=200, checkpoint_every=2))
+    before = lock(repo)
+    proc = start([*DVC, "repro", "train@lstm"], repo)
+    wait_for_line(proc, "epoch 3/")
+    stages = [
+        child
+        for child in psutil.Process(proc.pid).children(recursive=True)
+        if "stages.train" in child.cmdline()
+    ]
+    assert stages
+    os.kill(proc.pid, signal.SIGTERM)  # dvc alone, not its process group
+    output = proc.communicate(timeout=120)[0]
+    gone, alive = psutil.wait_procs(stages, timeout=60)
+    assert not alive, "the training went on after its dvc process ended"
+    assert "train lstm: interrupted (the dvc process that ran it ended); kept" in output, output
+    assert "Traceback" not in output
+    assert lock(repo)["train@lstm"] == before["train@lstm"]  # DVC recorded no training
+    assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
+    assert not list((repo / "models").glob(".*tmp*"))

@@ -242,6 +242,45 @@ def test_the_whole_set_params_keep_every_newswire_and_stop_early():
             "report.comparisons: ['swem', 'both'] must be a pair [model_a, model_b] of names under "
             "models or ensembles",
         ),
+        (
+            lambda p: p["train"].update(seeds=[4294967296]),
+            "train.seeds.0: 4294967296 is not allowed (input should be less than or equal to "
+            "4294967295)",
+        ),
+        (
+            lambda p: p["train"].update(validation_split=0.999),
+            "train.validation_split: 0.999 is not allowed (input should be less than or equal "
+            "to 0.5)",
+        ),
+        (
+            lambda p: p["ensembles"]["swem_seeds"].update(memberz=["swem"]),
+            "ensembles.swem_seeds.memberz: unknown key (did you mean 'members'?)",
+        ),
+        (
+            lambda p: p["ensembles"]["swem_seeds"].update(weights=[1]),
+            "ensembles.swem_seeds.weights: unknown key (allowed keys: members, seeds)",
+        ),
+        (
+            lambda p: p["train"].update(early_stopping={"patience": 2, "fraction": 0.1}),
+            "train.early_stopping.fraction: unknown key (allowed keys: validation_fraction, "
+            "patience)",
+        ),
+        (
+            lambda p: p["report"].update(comparisons=[["swem", "swem"]]),
+            "report.comparisons: ['swem', 'swem'] compares swem with itself",
+        ),
+        (
+            lambda p: p["report"].update(published={"lstn": 0.8}),
+            "report.published: lstn is no model under models",
+        ),
+        (
+            lambda p: p.pop("ensembles"),
+            "ensembles: missing (required: `ensembles: {}` for none; dvc.yaml reads it)",
+        ),
+        (
+            lambda p: p.pop("baselines"),
+            "baselines: missing (required: `baselines: {}` for none; dvc.yaml reads it)",
+        ),
     ],
 )
 def test_each_bad_key_is_named_with_its_allowed_range(edit, expected):
@@ -366,4 +405,41 @@ def test_validate_names_a_missing_params_file_in_one_line(tmp_path):
     assert result.stderr.strip() == (
         "params.yaml not found: run from the project root, or restore it with "
         "`git checkout params.yaml`"
+    )
+
+
+@pytest.mark.parametrize("key", ["train.seeds", "models.lstm.units"])
+def test_a_bad_list_element_is_the_one_problem_named(key):
+    message = errors_for(lambda params: set_key(params, key, ["x"]))
+    assert "1 problem(s)" in message and f"{key}.0: 'x' is not allowed" in message
+    assert "at least 1 item" not in message
+
+
+def test_yaml_merge_keys_are_read_as_yaml_merges_them(tmp_path):
+    """An anchor merged into another entry (`<<: *lstm`) is the entry it names, overridden."""
+    text = (PROJECT / "params.yaml").read_text()
+    text = text.replace("  lstm:\n    cell: lstm", "  lstm: &lstm\n    cell: lstm")
+    text = text.replace(
+        "  stacked_lstm:\n    cell: lstm\n    units: [50, 50]",
+        "  stacked_lstm:\n    <<: *lstm\n    units: [50, 50]",
+    )
+    (tmp_path / "params.yaml").write_text(text)
+    params = load_params(tmp_path / "params.yaml")
+    assert (
+        params.models["stacked_lstm"] == load_params(PROJECT / "params.yaml").models["stacked_lstm"]
+    )
+    (tmp_path / "params.yaml").write_text(text + "data:\n  seed: 1\n")
+    with pytest.raises(ParamsError, match="key 'data' appears twice"):
+        load_params(tmp_path / "params.yaml")
+
+
+def test_a_params_file_that_is_not_utf8_is_one_line(tmp_path):
+    (tmp_path / "params.yaml").write_bytes(
+        (PROJECT / "params.yaml").read_bytes().replace(b"# Every", b"# \xe9very")
+    )
+    with pytest.raises(ParamsError) as error:
+        load_params(tmp_path / "params.yaml")
+    assert str(error.value).startswith(f"{tmp_path}/params.yaml is not UTF-8 text (byte 0xe9 at")
+    assert "save it as UTF-8, or restore it with `git checkout HEAD -- params.yaml`" in str(
+        error.value
     )

@@ -112,3 +112,88 @@ def test_the_recipe_trains_on_the_batches_keras_makes_from_the_arrays():
     assert history.history == plain.history and len(history.history["val_loss"]) == 3
     for mine, keras_own in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, keras_own)
+
+
+def padded_arrays(n: int = 120, steps: int = 24, seed: int = 0) -> dict[str, np.ndarray]:
+    """tiny_arrays with newswires of 2 to `steps` words, post-padded with zeros: length buckets
+    put them in batches of different widths."""
+    arrays = tiny_arrays(n, steps, seed)
+    rng = np.random.default_rng(seed + 1)
+    for split in ("train", "test"):
+        words = rng.integers(2, steps + 1, size=n)
+        arrays[f"x_{split}"][np.arange(steps)[None, :] >= words[:, None]] = 0
+    return arrays
+
+
+RNN = {"cell": "simple_rnn", "units": [4], "epochs": 6}
+LATE_STOP = {"validation_fraction": 0.25, "patience": 6}  # watched, and never stops before 6
+
+
+def train_in_a_fresh_process(params, model, data, backups, out, stop_after=None) -> dict:
+    """train_seed as a worker of the train stage runs it, in a process of its own; with
+    `stop_after`, killed by Ctrl-C right after that epoch's backup."""
+    from reuters_rnn.progress import Backup
+    from reuters_rnn.training import train_seed
+
+    if stop_after is not None:
+        saved = Backup.on_epoch_end
+
+        def killed_after_the_backup(self, epoch, logs=None):
+            saved(self, epoch, logs)
+            if epoch + 1 == stop_after:
+                raise KeyboardInterrupt
+
+        Backup.on_epoch_end = killed_after_the_backup
+        try:
+            train_seed(params, model, 1, data, backups, out, 0.0)
+        except KeyboardInterrupt:
+            return {"interrupted": True}
+    return train_seed(params, model, 1, data, backups, out, 0.0)
+
+
+@pytest.mark.pipeline  # trains a model: not a unit test
+@pytest.mark.parametrize(
+    ("model", "spec", "train"),
+    [
+        ("rnn", RNN, {}),
+        ("rnn", RNN, {"length_buckets": [8, 16]}),
+        ("rnn", RNN, {"length_buckets": [8, 16], "early_stopping": LATE_STOP}),
+        ("swem", {**SWEM, "epochs": 6}, {"early_stopping": LATE_STOP}),
+        ("bigru", {**BIGRU, "epochs": 6}, {"length_buckets": [8, 16]}),
+    ],
+)
+def test_a_training_interrupted_after_a_backup_resumes_to_the_same_bytes(
+    tmp_path, model, spec, train
+):
+    """Killed after its epoch-3 backup and run again (each run a process of its own, as the train
+    stage's workers are), a training saves the very predictions an uninterrupted one saves: its
+    batches continue the same order, length buckets included."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from reuters_rnn.dataset import write_prepared
+
+    params = params_for(model, spec, checkpoint_every=3, **train)
+    data = tmp_path / "prepared"
+    data.mkdir()
+    write_prepared(data, padded_arrays())
+    outs = {name: tmp_path / name for name in ("whole", "resumed")}
+    for out in outs.values():
+        out.mkdir()
+
+    def run(name: str, stop_after: int | None = None) -> dict:
+        backups = str(tmp_path / f"{name}-backups")
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as fresh:
+            job = fresh.submit(
+                train_in_a_fresh_process, params, model, str(data), backups, outs[name], stop_after
+            )
+            return job.result()
+
+    whole = run("whole")
+    assert run("resumed", stop_after=3) == {"interrupted": True}
+    resumed = run("resumed")
+    assert resumed["epochs_resumed"] == 3 and whole["epochs_resumed"] == 0
+    probabilities = "seed-1.probabilities.npy"
+    assert (outs["resumed"] / probabilities).read_bytes() == (
+        outs["whole"] / probabilities
+    ).read_bytes()

@@ -4,12 +4,20 @@ and only when resuming is on; one process per run."""
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 import yaml
 
 from reuters_rnn.params import parse_params
-from reuters_rnn.run_state import RunBusy, clear_stale_backup, lock_backup, run_fingerprint
+from reuters_rnn.run_state import (
+    DamagedRecord,
+    RunBusy,
+    clear_stale_backup,
+    lock_backup,
+    reusable_runs,
+    run_fingerprint,
+)
 from tests.tiny_project import PROJECT
 
 RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())
@@ -91,3 +99,34 @@ def test_a_second_lock_on_the_same_run_names_the_process_holding_it(tmp_path):
     finally:
         held.close()
     lock_backup(tmp_path / "lstm-1", "train lstm seed 1").close()  # free again once released
+
+
+DAMAGES = {
+    "cut short": lambda path: path.write_text(path.read_text()[:25]),
+    "a merge conflict": lambda path: path.write_text(
+        '<<<<<<< HEAD\n"a,b\n=======\n' + path.read_text() + ">>>>>>> theirs\n"
+    ),
+    "a folder in its place": lambda path: (path.unlink(), path.mkdir(), (path / "x").touch()),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("record", ["metrics/training/lstm.json", "metrics/curves/lstm.csv"])
+def test_a_damaged_training_record_is_named_and_its_advice_works(tmp_path, record, damage):
+    """A cut-short, conflicted or replaced record is one line naming the file; the removal it
+    advises, run as printed, lets the next run train every seed."""
+    summary, curves = tmp_path / "metrics/training/lstm.json", tmp_path / "metrics/curves/lstm.csv"
+    for path in (summary, curves):
+        path.parent.mkdir(parents=True)
+    summary.write_text('{"model": "lstm", "seeds": [{"seed": 1, "fingerprint": "0"}]}\n')
+    curves.write_text("seed,epoch,split,accuracy,loss\n1,1,train,0.5,1.0\n")
+    DAMAGES[damage](tmp_path / record)
+    args = (parse_params(RAW), "lstm", str(tmp_path), tmp_path / "models", summary, curves)
+    with pytest.raises(DamagedRecord) as error:
+        reusable_runs(*args)
+    line = str(error.value)
+    assert line.startswith(f"{tmp_path / record} cannot be read (") and "\n" not in line
+    advice = line.split("Remove it (`")[1].split("`")[0]
+    assert advice == f"rm -rf {tmp_path / record}"
+    subprocess.run(advice, shell=True, check=True)
+    assert reusable_runs(*args) == {}

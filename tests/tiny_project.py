@@ -72,6 +72,8 @@ def tiny_params(sha256: str, models: tuple[str, ...] = TINY_MODELS) -> dict:
     params["report"]["comparisons"] = [
         pair for pair in params["report"]["comparisons"] if set(pair) <= set(models)
     ]
+    published = params["report"]["published"]
+    params["report"]["published"] = {m: published[m] for m in published if m in models}
     return params
 
 
