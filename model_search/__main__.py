@@ -15,10 +15,12 @@ Not a DVC stage: a search runs for hours on as many machines as a team points at
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from pathlib import Path
 
 from reuters_rnn.dataset import DataError
-from reuters_rnn.failure import FixableError
+from reuters_rnn.failure import NOT_WRITABLE, FixableError
 
 
 def positive(text: str) -> int:
@@ -41,7 +43,24 @@ def command_line() -> argparse.ArgumentParser:
     parser.add_argument("--trials", type=positive, help="trials in all (run; default: the space's)")
     parser.add_argument("--out", help="results folder (report; default: search/<study>)")
     parser.add_argument("--against", help="the other space (compare)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="(report) replace search/<study>/ even where it holds more complete trials",
+    )
     return parser
+
+
+def run_again(args: argparse.Namespace) -> str:
+    """The command that continues this run's study: the installed command with every option
+    the run was given (another --storage or --study would be another study)."""
+    given = ["run", args.space]
+    defaults = command_line().parse_args(given)
+    for option in ("search_file", "storage", "study", "data", "workers", "trials"):
+        value = getattr(args, option)
+        if value != getattr(defaults, option):
+            given += [f"--{option.replace('_', '-')}", str(value)]
+    return shlex.join(["reuters-search", *given])
 
 
 def main() -> None:
@@ -52,6 +71,33 @@ def main() -> None:
         dispatch(args)
     except FixableError as exc:
         sys.exit(str(exc))
+    except OSError as exc:
+        if exc.errno not in NOT_WRITABLE:
+            raise
+        where = Path(exc.filename or ".")
+        folder = where if where.is_dir() else where.parent
+        sys.exit(
+            f"search {args.space}: cannot write {folder}/ ({exc.strerror}: {where}); make it "
+            f"writable for this user (`chmod -R u+w {shlex.quote(str(folder))}`) and run again"
+        )
+    except Exception as exc:  # the storage's driver: SQLAlchemy's errors, raised anywhere
+        import sqlalchemy
+
+        if not isinstance(exc, sqlalchemy.exc.DatabaseError) or isinstance(
+            exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.IntegrityError
+        ):
+            raise
+        from model_search.study import damaged_storage
+
+        sys.exit(str(damaged_storage(storage_of(args), exc.orig)))
+
+
+def storage_of(args: argparse.Namespace) -> str:
+    """The storage a command used: --storage, or the search file's (a SQLite URL as its path)."""
+    from reuters_rnn.params_file import read_yaml
+
+    url = args.storage or str(read_yaml(args.search_file).get("storage"))
+    return url.removeprefix("sqlite:///")
 
 
 def dispatch(args: argparse.Namespace) -> None:
@@ -65,8 +111,8 @@ def dispatch(args: argparse.Namespace) -> None:
         except KeyboardInterrupt:
             print(
                 f"search {args.space}: interrupted; finished trials are kept in the storage, "
-                f"running ones marked failed. `python -m model_search run {args.space}` "
-                "continues the study, running those again first.",
+                f"running ones marked failed. `{run_again(args)}` continues the study, running "
+                "those again first.",
                 file=sys.stderr,
             )
             sys.exit(130)

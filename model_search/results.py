@@ -18,7 +18,7 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from model_search.candidates import section
-from model_search.space import Choices, GridSpace
+from model_search.space import Choices, GridSpace, SearchError
 from model_search.stored import StudyMissing, load, run_command, stored_study
 from model_search.summary import plots_yaml, summary_markdown
 from reuters_rnn.atomic import atomic_path
@@ -122,6 +122,15 @@ def comparison(complete: list[FrozenTrial], start: dict | None = None) -> dict:
     }
 
 
+def complete_trials_in(table: Path) -> int:
+    """How many complete trials a written report holds (0 for none, or one that cannot be read:
+    nothing there to keep)."""
+    try:
+        return int((pd.read_csv(table)["state"] == "complete").sum())
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def report(args: argparse.Namespace) -> None:
     """Write search/<space>/ from the study: trials.csv, history.csv, by_<key>.csv, their
     dvc.yaml plots, comparison.json and summary.md; all at once, or nothing. Where no storage
@@ -160,6 +169,13 @@ def report(args: argparse.Namespace) -> None:
         f"{counts.get('pruned', 0)} pruned."
     )
     out = Path(args.out or f"search/{study.study_name}")
+    kept = complete_trials_in(out / "trials.csv")
+    if kept > len(done) and not args.force:
+        raise SearchError(
+            f"search: {out}/ holds {kept} complete trials, the study in this storage "
+            f"{len(done)}: kept as it is. To replace it with this study's results: "
+            f"`{run_command(args, 'report')} --force`"
+        )
     with atomic_path(out, directory=True) as tmp:
         table.to_csv(tmp / "trials.csv", index=False)
         history_table(done).to_csv(tmp / "history.csv", index=False)

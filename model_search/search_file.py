@@ -130,10 +130,17 @@ def _describe(error: dict) -> str:
     return f"{where}: {error['input']!r} is not allowed ({error['msg'].lower()})"
 
 
-def load_search(path: str | Path, params: Params) -> SearchFile:
-    """Read and validate search.yaml against params.yaml's models; one error naming every problem."""
+def load_search(path: str | Path, params: Params, space: str | None = None) -> SearchFile:
+    """Read and validate search.yaml against params.yaml's models; one error naming every problem.
+    With `space`, only that space is read (and must be there): a problem in another space does not
+    stop a command about this one."""
     path = Path(path)
     raw = read_yaml(path)
+    spaces = raw.get("spaces")
+    if space is not None and isinstance(spaces, dict):
+        if space not in spaces:
+            raise SearchError(f"search: no space {space!r} in {path} (it has {', '.join(spaces)})")
+        raw = {**raw, "spaces": {space: spaces[space]}}
     problems = []
     try:
         search = SearchFile.model_validate(raw)
@@ -168,7 +175,7 @@ def command_space(args) -> tuple[Params, SearchFile, TpeSpace | GridSpace]:
     """What a search command (`args`: search_file, space) works with: params.yaml as the search
     trains with it, the checked search file, and the space it names."""
     params = load_params()
-    search = load_search(args.search_file, params)
+    search = load_search(args.search_file, params, args.space)
     space = space_named(search, args.space, args.search_file)
     return searched_params(params, search, args.search_file), search, space
 

@@ -23,7 +23,7 @@ def run_command(args: argparse.Namespace, verb: str = "run") -> str:
     """The command that runs (starts or continues) the study `args` names, as a user types it;
     or another verb of it (best, report)."""
     study = f" --study {args.study}" if args.study and args.study != args.space else ""
-    return f"python -m model_search {verb} {args.space}{study}"
+    return f"reuters-search {verb} {args.space}{study}"
 
 
 def stored_study(args: argparse.Namespace):

@@ -6,8 +6,13 @@ Shared by every worker of model_search, on any machine that reaches the storage.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shlex
 import socket
+import sqlite3
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,12 +31,58 @@ DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 RETRIES = 3  # a trial whose worker died is run again at most this many times
 
 
+# How long a search waits for a SQLite storage that another process holds locked.
+LOCK_SECONDS = 120
+
+
+def damaged_storage(path: str | Path, exc: Exception) -> SearchError:
+    """The one line for a SQLite storage that is not a database (or no longer a whole one)."""
+    return SearchError(
+        f"search: {path} cannot be read ({exc}): the storage is damaged. Move it aside "
+        f"(`mv {shlex.quote(str(path))} {shlex.quote(str(path))}.damaged`) and run again: a new "
+        "storage starts empty; the reports committed under search/ are kept."
+    )
+
+
+def wait_until_unlocked(path: Path, seconds: float) -> None:
+    """Return once no other process holds the SQLite file `path` locked, saying so while it
+    waits; SearchError after `seconds`, or for a file that is no database."""
+    start, said = time.monotonic(), False
+    while True:
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=0)) as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                connection.rollback()
+            return
+        except sqlite3.DatabaseError as exc:
+            if "locked" not in str(exc):
+                raise damaged_storage(path, exc) from None
+        waited = time.monotonic() - start
+        if waited >= seconds:
+            raise SearchError(
+                f"search: {path} stayed locked by another process for {waited:.0f} s; stop that "
+                f"process (`fuser {shlex.quote(str(path))}` names it) or wait for it, then run "
+                "again"
+            )
+        if not said:
+            print(
+                f"search: {path} is locked by another process; waiting up to {seconds:.0f} s",
+                flush=True,
+            )
+            said = True
+        time.sleep(0.5)
+
+
 def open_storage(url: str, search: SearchFile) -> RDBStorage:
     """Optuna's RDB storage (SQLite file or a database server) with heartbeats: a trial whose
     worker stops beating for grace_seconds is marked failed and queued again."""
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=path.parent).close()  # SQLite writes its journal beside it
+        if path.exists():
+            wait_until_unlocked(path, float(os.environ.get("SEARCH_LOCK_SECONDS") or LOCK_SECONDS))
         kwargs = {"connect_args": {"timeout": 60}}  # several workers write one file
     for attempt in range(3):
         try:
@@ -42,7 +93,9 @@ def open_storage(url: str, search: SearchFile) -> RDBStorage:
                 grace_period=search.grace_seconds,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=RETRIES),
             )
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+        except sqlalchemy.exc.DatabaseError as exc:
+            if not isinstance(exc, sqlalchemy.exc.IntegrityError | sqlalchemy.exc.OperationalError):
+                raise damaged_storage(url.removeprefix("sqlite:///"), exc.orig) from None
             # Workers (or two searches) that start together on an empty database race to create
             # Optuna's tables: the loser finds a row or a table already made ("table ... already
             # exists"), and finds them all made a moment later.
@@ -92,7 +145,8 @@ def open_study(
             f"search: study {name!r} in this storage was scored with other settings (space, "
             "folds, seeds, data or the model in params.yaml changed), so its trials would not "
             f"compare with new ones. Run under a new name (--study {name}_2) or delete it: "
-            f"optuna delete-study --study-name {name} --storage <storage>"
+            f"`optuna delete-study --study-name {shlex.quote(name)} --storage "
+            f"{shlex.quote(str(storage.url))}`"
         )
     return study
 

@@ -29,7 +29,7 @@ def fits_of(study: optuna.Study) -> dict[str, Any]:
     if not isinstance(identity, dict):
         raise SearchError(
             f"search: study {study.study_name!r} was stored by an earlier version of this command; "
-            f"`python -m model_search run {study.study_name}` continues it and records its "
+            f"`reuters-search run {study.study_name}` continues it and records its "
             "settings again, then compare"
         )
     return {key: identity.get(key) for key in (*SHARED, "data")}

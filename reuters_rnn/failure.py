@@ -136,22 +136,23 @@ def removed_outputs_line() -> str:
 
         with Repo() as repo:
             (found,) = repo.stage.collect(stage)
-        gone = [
-            out.def_path
-            for out in found.outs
-            if not out.use_cache and not Path(found.wdir, out.def_path).exists()
-        ]
+        missing = [out for out in found.outs if not Path(found.wdir, out.def_path).exists()]
+        gone = [out.def_path for out in missing if not out.use_cache]
         listed = subprocess.run(
             ["git", "ls-files", "--", *gone], cwd=found.wdir, capture_output=True, text=True
         )
         tracked = listed.stdout.split() if gone else []
+        cached = any(out.use_cache for out in missing)
     except Exception:  # noqa: BLE001 - a hint only: never hide the failure itself
         return ""
-    if not tracked:
+    commands = [f"git checkout HEAD -- {' '.join(tracked)}"] if tracked else []
+    if cached:  # from DVC's cache, as dvc.lock (the committed one, once checked out) names them
+        commands.append(f"dvc checkout {stage}")
+    if not commands:
         return ""
     return (
-        "\nDVC removed this stage's git-tracked outputs before it ran; the committed ones come "
-        f"back with `git checkout HEAD -- {' '.join(tracked)}`"
+        "\nDVC removed this stage's outputs before it ran; the committed ones come back with "
+        f"`{' && '.join(commands)}`"
     )
 
 

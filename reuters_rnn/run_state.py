@@ -1,6 +1,8 @@
 """What a training run keeps between processes, and how it guards them: the fingerprint that
-decides whether a backup or a saved seed still belongs to this training, the lock that keeps two
-processes off one run, and what an interrupted run leaves for `dvc repro` to resume.
+decides whether a backup or a stored seed belongs to this training, the seed store (every trained
+seed under its fingerprint, outside the stage's outputs, so that DVC's run-cache restores whole
+stages and the store single seeds), the lock that keeps two processes off one run, and what an
+interrupted run leaves for `dvc repro` to resume.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pandas as pd
-
+from reuters_rnn.atomic import atomic_path
 from reuters_rnn.dataset import sha256_of
 from reuters_rnn.failure import FixableError
 from reuters_rnn.guard import code_hashes, imported_code
@@ -74,63 +75,71 @@ def clear_stale_backup(backup: Path, fingerprint: str, resume: bool) -> None:
         stamp.write_text(fingerprint)
 
 
-class DamagedRecord(FixableError):
-    """A tracked training record (metrics/training/<model>.json, metrics/curves/<model>.csv)
-    cannot be read: a cut-short file, a merge conflict, a folder in its place."""
+# The seed store's bound: past it, the entries used longest ago go (TRAIN_STORE_MB overrides).
+STORE_MB = 2000
+STORE_FILES = {"model.keras": "model_sha256", "probabilities.npy": "probabilities_sha256"}
 
 
-def _seeds(path: Path) -> list[dict]:
-    runs = json.loads(path.read_text())["seeds"]
-    if not all(isinstance(run, dict) and isinstance(run.get("seed"), int) for run in runs):
-        raise ValueError("its seeds are not records with a seed")
-    return runs
-
-
-def _curves(path: Path) -> pd.DataFrame:
-    rows = pd.read_csv(path)
-    if tuple(rows.columns) != CURVE_COLUMNS:
-        raise ValueError(f"its columns are {list(rows.columns)}, not {list(CURVE_COLUMNS)}")
-    return rows
-
-
-def _read_record(path: Path, read):
-    """`read(path)`, or DamagedRecord naming the file and the fix."""
+def _stored(entry: Path) -> dict | None:
+    """The record of a stored seed if its files are the ones it records; None otherwise (a
+    damaged or half-removed entry is removed: it is only a copy)."""
     try:
-        return read(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # pandas: ValueErrors
-        why = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        raise DamagedRecord(
-            f"{path} cannot be read ({why}); it records which trained seeds a run may keep. "
-            f"Remove it (`rm -rf {path}`: every seed trains again) or restore the committed one "
-            f"(`git checkout HEAD -- {path}`, after removing a folder in its place), then run "
-            "`dvc repro` again."
-        ) from None
+        record = json.loads((entry / "record.json").read_text())
+        if all(sha256_of(entry / name) == record[key] for name, key in STORE_FILES.items()):
+            return record
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    shutil.rmtree(entry, ignore_errors=True)
+    return None
 
 
-def reusable_runs(
-    params: Params, model_name: str, data: str, models_dir: Path, summary: Path, curves: Path
-) -> dict[int, dict]:
-    """Seeds already trained by this exact configuration (outputs kept by `persist: true`):
-    their facts and curves, when the fingerprint and both files still match what was recorded."""
-    if not summary.exists() or not curves.exists():
-        return {}
-    rows, runs = _read_record(curves, _curves), _read_record(summary, _seeds)
+def stored_runs(params: Params, model: str, data: str, store: Path) -> dict[int, dict]:
+    """The seeds of `train.seeds` that this exact configuration has already trained (any earlier
+    run in this workspace, whatever other params it had), by fingerprint in the seed store:
+    their records, curves included."""
     kept = {}
-    for run in runs:
-        files = {
-            models_dir / f"seed-{run['seed']}.keras": run.get("model_sha256"),
-            models_dir / f"seed-{run['seed']}.probabilities.npy": run.get("probabilities_sha256"),
-        }
-        if (
-            run["seed"] in params.train.seeds
-            and run.get("fingerprint") == run_fingerprint(params, model_name, run["seed"], data)
-            and all(path.exists() and sha256_of(path) == sha for path, sha in files.items())
-        ):
-            kept[run["seed"]] = {
-                **run,
-                "curves": rows[rows["seed"] == run["seed"]].to_dict("records"),
-            }
+    for seed in params.train.seeds:
+        entry = store / run_fingerprint(params, model, seed, data)
+        record = _stored(entry) if entry.is_dir() else None
+        if record is not None:
+            os.utime(entry)  # used now: the last to go when the store is over its bound
+            kept[seed] = record
     return kept
+
+
+def take_stored(store: Path, run: dict, out_dir: Path) -> None:
+    """A stored seed's files, copied into the training's output folder."""
+    entry, seed = store / run["fingerprint"], run["seed"]
+    shutil.copy2(entry / "model.keras", out_dir / f"seed-{seed}.keras")
+    shutil.copy2(entry / "probabilities.npy", out_dir / f"seed-{seed}.probabilities.npy")
+
+
+def store_run(store: Path, run: dict, out_dir: Path) -> None:
+    """Keep a trained seed (its files and record) under its fingerprint, then hold the store
+    to its bound: content-addressed, so an entry is written once and never changes."""
+    entry, seed = store / run["fingerprint"], run["seed"]
+    if entry.is_dir():
+        return
+    with atomic_path(entry, directory=True) as tmp:
+        shutil.copy2(out_dir / f"seed-{seed}.keras", tmp / "model.keras")
+        shutil.copy2(out_dir / f"seed-{seed}.probabilities.npy", tmp / "probabilities.npy")
+        (tmp / "record.json").write_text(json.dumps(run) + "\n")
+    bound_store(store, int(os.environ.get("TRAIN_STORE_MB") or STORE_MB) * 1_000_000)
+
+
+def bound_store(store: Path, limit: int) -> list[Path]:
+    """Remove the entries used longest ago until the store holds at most `limit` bytes; the
+    removed entries (a removed seed trains again when a run asks for it)."""
+    entries = [e for e in store.iterdir() if e.is_dir() and not e.name.startswith(".")]
+    sizes = {e: sum(f.stat().st_size for f in e.iterdir()) for e in entries}
+    removed, total = [], sum(sizes.values())
+    for entry in sorted(entries, key=lambda e: e.stat().st_mtime):
+        if total <= limit:
+            break
+        shutil.rmtree(entry, ignore_errors=True)
+        total -= sizes[entry]
+        removed.append(entry)
+    return removed
 
 
 def backups_kept(backups: Path, model: str, seeds: tuple[int, ...]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.backend import end_process_at_exit, import_keras, use_backend
+from reuters_rnn.backend import cpu_description, end_process_at_exit, import_keras, use_backend
 from reuters_rnn.dataset import NUM_CLASSES, holdout, load_prepared, sha256_of
 from reuters_rnn.failure import DiskFull
 from reuters_rnn.params import Params
@@ -153,6 +153,8 @@ def train_seed(
     return {
         "seed": seed,
         "fingerprint": fingerprint,
+        "backend": params.train.backend,
+        "cpu": cpu_description(),  # where the weights were made: the LSTMs round by the CPU
         "model_sha256": sha256_of(out_dir / f"seed-{seed}.keras"),
         "probabilities_sha256": sha256_of(out_dir / f"seed-{seed}.probabilities.npy"),
         "weights": int(model.count_params()),

@@ -4,16 +4,16 @@ per-seed facts (timings, sha256 of each file).
 
 The seeds train side by side in joblib (loky) worker processes, one thread each
 (reuters_rnn.training). Resumable: with train.resume, a killed run continues from its last backup
-(every train.checkpoint_every epochs) when spec, params, data, code and seed match; seeds whose
-recorded fingerprint and model file still match are kept without retraining (the outputs persist;
-reuters_rnn.run_state).
+(every train.checkpoint_every epochs) when spec, params, data, code and seed match. Every trained
+seed is kept in a store under its fingerprint (.train-store/, outside the stage's outputs, so DVC's
+run-cache restores whole runs): a seed trained before with the same inputs is taken from there
+without training (reuters_rnn.run_state).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -21,12 +21,12 @@ import psutil
 from joblib import Parallel, delayed
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.backend import cpu_description, use_backend
+from reuters_rnn.backend import use_backend
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import Params, load_params
 from reuters_rnn.run_state import CURVE_COLUMNS as COLUMNS
-from reuters_rnn.run_state import backups_kept, reusable_runs
+from reuters_rnn.run_state import backups_kept, store_run, stored_runs, take_stored
 from reuters_rnn.training import train_seed
 
 
@@ -70,54 +70,45 @@ def put_back(path: Path, content: bytes | None) -> None:
 
 
 def train_model(args: argparse.Namespace, params: Params) -> None:
-    """Train the seeds not kept; write the sound ones; fail naming every seed that diverged."""
+    """Train the seeds the store does not hold; store the sound ones; write the outputs only
+    when every seed is sound, else fail naming every seed that diverged."""
     guard = InputsGuard(f"train {args.model}")
-    models_dir, summary_path = Path(args.models_out), Path(args.summary_out)
-    kept = reusable_runs(
-        params, args.model, args.data, models_dir, summary_path, Path(args.curves_out)
-    )
+    store = Path(args.store)
+    kept = stored_runs(params, args.model, args.data, store)
     if kept:
-        print(f"train {args.model}: seeds {sorted(kept)} unchanged since their last training; kept")
-    with atomic_path(models_dir, directory=True) as out_dir:
-        for seed in kept:
-            for suffix in ("keras", "probabilities.npy"):
-                shutil.copy2(models_dir / f"seed-{seed}.{suffix}", out_dir)
-        before = Path(args.curves_out)
-        committed = before.read_bytes() if before.is_file() else None
+        print(f"train {args.model}: seeds {sorted(kept)} trained before with these inputs; kept")
+    with atomic_path(args.models_out, directory=True) as out_dir:
+        for run in kept.values():
+            take_stored(store, run, out_dir)
+        curves_file = Path(args.curves_out)
+        before = curves_file.read_bytes() if curves_file.is_file() else None
         try:
             results = train_all(params, args.model, args.data, args, out_dir, kept)
         except BaseException:  # interrupted: the tracked curves go back to what they were
-            put_back(before, committed)
+            put_back(curves_file, before)
             raise
         failed = [run["failed"] for run in results if "failed" in run]
         runs = [run for run in results if "failed" not in run]
-        # The sound seeds are written even when another failed (DVC records nothing then):
-        # the next `dvc repro` keeps them, as it keeps any seed whose inputs are unchanged.
-        # The finished file: every sound seed's rows in seed order (the live one is in the
-        # order epochs ended, and keeps a failed seed's rows until now).
+        for run in runs:
+            store_run(store, run, out_dir)
+        if failed:
+            put_back(curves_file, before)
+            raise FixableError(
+                "\n".join(failed) + f"\nThe sound seeds are kept in {store}/: the next run "
+                "reuses them."
+            )
+        # The finished file: every seed's rows in seed order (the live one is in the order
+        # epochs ended).
         curves = [row for run in runs for row in run.pop("curves")]
         with atomic_path(args.curves_out) as tmp:
             pd.DataFrame(curves, columns=COLUMNS).to_csv(tmp, index=False)
-        summary = {
-            "model": args.model,
-            "backend": params.train.backend,
-            "cpu": cpu_description(),
-            "seeds": runs,
-        }
-        write_json(args.summary_out, summary)
-    if failed:
-        records = f"{args.curves_out} {args.summary_out}"
-        raise FixableError(
-            "\n".join(failed)
-            + f"\n{records} now hold the sound seeds' records (the next run keeps those seeds); "
-            f"the committed ones come back with `git checkout HEAD -- {records}`"
-        )
+        write_json(args.summary_out, {"seeds": runs})
     guard.check(
         args.models_out,
         args.curves_out,
         args.summary_out,
-        kept=f" (its trained seeds are kept in {args.models_out}: a run with the params they were "
-        "trained with reuses them)",
+        kept=f" (its trained seeds are kept in {store}/: a run with the inputs they were trained "
+        "with reuses them)",
     )
     print(f"train {args.model}: saved {len(runs)} seed(s) to {args.models_out}")
 
@@ -130,6 +121,9 @@ def main() -> None:
     parser.add_argument("curves_out", help="CSV of per-epoch accuracy and loss, every seed")
     parser.add_argument("summary_out", help="JSON of per-seed facts: timings, model sha256")
     parser.add_argument("--backups", default=".train-backups", help="resumable-state directory")
+    parser.add_argument(
+        "--store", default=".train-store", help="every trained seed, under its fingerprint"
+    )
     args = parser.parse_args()
 
     def train() -> None:

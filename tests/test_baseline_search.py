@@ -270,9 +270,9 @@ def test_report_in_a_clone_points_at_the_committed_report_and_keeps_the_study_na
     refused = run([*SEARCH_CMD, "report", "swem"], tmp_path, check=False)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     assert "its committed report is search/swem/summary.md" in refused.stderr
-    assert "`python -m model_search best swem` answers from it" in refused.stderr
+    assert "`reuters-search best swem` answers from it" in refused.stderr
     other = run([*SEARCH_CMD, "report", "swem", "--study", "nope"], tmp_path, check=False)
-    assert "run `python -m model_search run swem --study nope` first" in other.stderr
+    assert "run `reuters-search run swem --study nope` first" in other.stderr
     assert not (tmp_path / "search/studies.db").exists()
 
 

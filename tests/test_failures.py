@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ import yaml
 from reuters_rnn.failure import FixableError
 from reuters_rnn.training import training_failure
 from tests.test_faults import TRAIN_LSTM, start, wait_for_line
-from tests.tiny_project import DVC, commit_all, lock, run, set_params, stale
+from tests.tiny_project import DVC, commit_all, lock, read_only, run, set_params, stale
 
 LABEL = "train lstm seed 2"
 VALIDATE = "python -m stages.validate params.yaml data/params.ok"
@@ -65,12 +64,13 @@ def test_a_diverged_training_fails_the_stage_and_records_nothing(reproduced_proj
     assert lock(repo)["train@vanilla_rnn"] == before  # DVC recorded nothing
     assert not list((repo / "models/vanilla_rnn").glob("seed-2*"))  # nothing saved
     assert not list((repo / "models").glob(".*tmp*"))
-    # The tracked records now hold the sound seeds (none): the line says so, and its advice,
-    # run as printed, brings back the committed ones.
+    # DVC removed the stage's outputs before it ran: the line says so, and its advice, run as
+    # printed, brings back the committed ones.
     advice = output.split("the committed ones come back with `")[1].split("`")[0]
     assert "metrics/curves/vanilla_rnn.csv" in advice and advice.startswith("git checkout HEAD")
-    run(advice.split(), repo)
+    run(["bash", "-c", advice], repo)
     assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
+    assert (repo / "models/vanilla_rnn/seed-1.keras").exists()
 
 
 @pytest.mark.pipeline
@@ -91,8 +91,11 @@ def test_ctrl_c_and_sigterm_each_end_with_one_line_and_the_next_repro_resumes(re
         assert line.startswith(f"train lstm: interrupted ({how}); kept the last backups"), line
         assert "(seed 1 after epoch " in line and line.endswith("`dvc repro` runs it again.")
         assert not list((repo / "models").glob(".*tmp*"))
+        # DVC removed the stage's outputs before it ran; the line says how to bring back the
+        # committed ones, and that advice, run as printed, does.
+        advice = output.split("the committed ones come back with `")[1].split("`")[0]
+        run(["bash", "-c", advice], repo)
         assert (repo / "models/lstm/seed-1.keras").read_bytes() == recorded
-        # The curves it appended while it ran are gone: the tracked file is the committed one.
         assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
         if sig == signal.SIGINT:  # the next repro resumes; SIGTERM cuts that one
             proc = start([*DVC, "repro", "train@lstm"], repo)
@@ -152,12 +155,14 @@ def test_the_readme_cleanup_removes_what_a_full_disk_left_in_the_cache(reproduce
     assert stale(reproduced_project) == set()
 
 
-def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch):
+def test_the_sound_seeds_are_stored_when_another_diverges_and_nothing_is_written(
+    tmp_path, monkeypatch
+):
     import argparse
-    import json
     import shutil
 
     import stages.train
+    from reuters_rnn.dataset import sha256_of
     from reuters_rnn.params import load_params
     from tests.tiny_project import PROJECT
 
@@ -167,8 +172,16 @@ def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch
 
     def two_seeds(params, model_name, data, backups, out_dir, kept):
         (out_dir / "seed-1.keras").write_bytes(b"a sound model")
+        (out_dir / "seed-1.probabilities.npy").write_bytes(b"its probabilities")
         curves = [{"seed": 1, "epoch": 1, "split": "train", "accuracy": 0.5, "loss": 1.0}]
-        return [{"seed": 1, "curves": curves}, {"seed": 2, "failed": failure}]
+        sound = {
+            "seed": 1,
+            "fingerprint": "f" * 64,
+            "model_sha256": sha256_of(out_dir / "seed-1.keras"),
+            "probabilities_sha256": sha256_of(out_dir / "seed-1.probabilities.npy"),
+            "curves": curves,
+        }
+        return [sound, {"seed": 2, "failed": failure}]
 
     monkeypatch.setattr(stages.train, "train_all", two_seeds)
     args = argparse.Namespace(
@@ -178,12 +191,19 @@ def test_the_sound_seeds_are_written_when_another_diverges(tmp_path, monkeypatch
         curves_out="metrics/curves/lstm.csv",
         summary_out="metrics/training/lstm.json",
         backups=".train-backups",
+        store=".train-store",
     )
-    with pytest.raises(FixableError, match="seed 2: diverged at epoch 3"):
+    monkeypatch.setattr(stages.train, "stored_runs", lambda *args: {})
+    with pytest.raises(FixableError, match="seed 2: diverged at epoch 3") as error:
         stages.train.train_model(args, load_params())
-    assert (tmp_path / "models/lstm/seed-1.keras").read_bytes() == b"a sound model"
-    summary = json.loads((tmp_path / "metrics/training/lstm.json").read_text())
-    assert [run["seed"] for run in summary["seeds"]] == [1]  # the next run keeps seed 1
+    assert "The sound seeds are kept in .train-store/: the next run reuses them." in str(
+        error.value
+    )
+    assert (tmp_path / ".train-store" / ("f" * 64) / "model.keras").read_bytes() == (
+        b"a sound model"
+    )
+    assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
+    assert not (tmp_path / "metrics").exists()  # no record of a failed run
 
 
 @pytest.mark.parametrize(
@@ -211,28 +231,6 @@ def test_a_process_ends_at_once_only_after_success_with_its_output_flushed(endin
     )
     assert (result.returncode, result.stdout) == (status, out)
     assert result.stderr.strip() == ("prepare failed: the data is damaged" if status else "")
-
-
-@contextmanager
-def read_only(folder: Path):
-    """`folder` unwritable: its mode for a user, a read-only (empty) mount over it for root,
-    whom modes do not stop."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        try:
-            yield
-        finally:
-            folder.chmod(0o755)
-        return
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"a read-only folder needs a mount, which this user cannot make: {mounted}")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 EVALUATE_LSTM = [
@@ -299,5 +297,8 @@ def test_sigterm_to_dvc_alone_stops_its_training_and_nothing_is_written_after(re
     assert "train lstm: interrupted (the dvc process that ran it ended); kept" in output, output
     assert "Traceback" not in output
     assert lock(repo)["train@lstm"] == before["train@lstm"]  # DVC recorded no training
-    assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
     assert not list((repo / "models").glob(".*tmp*"))
+    advice = output.split("the committed ones come back with `")[1].split("`")[0]
+    run(["bash", "-c", advice], repo)
+    assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
+    assert (repo / "models/lstm/seed-1.keras").exists()

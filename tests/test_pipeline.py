@@ -39,7 +39,8 @@ def test_one_metrics_file_and_views_a_person_can_read(reproduced_project):
     project = reproduced_project
     shown = json.loads(run([*DVC, "metrics", "show", "--json"], project).stdout)
     files = next(iter(shown.values()))["data"]
-    assert list(files) == ["metrics/report.json"]
+    # The training records are metrics for DVC's run-cache only: their facts show no numbers.
+    assert {path for path, metrics in files.items() if metrics["data"]} == {"metrics/report.json"}
     assert set(files["metrics/report.json"]["data"]) == {"vanilla_rnn", "lstm", "majority"}
 
     header = next(csv.reader(io.StringIO(run([*DVC, "exp", "show", "--csv"], project).stdout)))
@@ -50,7 +51,7 @@ def test_one_metrics_file_and_views_a_person_can_read(reproduced_project):
     titles = [plot[0]["content"]["title"] for plot in plots.values()]
     assert len(plots) == 4, list(plots)  # summary, confusion, one learning-curves plot per model
     assert titles[0].startswith("Held-out accuracy per model")
-    facts = json.loads((project / "metrics/training/lstm.json").read_text())
+    (facts,) = json.loads((project / "metrics/training/lstm.json").read_text())["seeds"]
     assert facts["cpu"] and facts["backend"] == "tensorflow"  # where the weights were made
     assert [t.split(":")[0] for t in titles if "per epoch" in t] == ["vanilla_rnn", "lstm"]
 
@@ -93,11 +94,32 @@ def test_changing_lstm_units_reruns_only_lstm_with_progress_and_diff_shows_only_
         assert expected <= labels, (title, labels)
 
 
+def test_params_seen_before_are_restored_by_dvc_without_training(reproduced_project):
+    """A -> B -> A: DVC's run-cache restores A's training (models, curves, records) without
+    training, even over training records damaged as a merge conflict leaves them."""
+    project = reproduced_project
+    tracked = ("metrics/training/lstm.json", "metrics/curves/lstm.csv", "metrics/report.json")
+    committed = {path: (project / path).read_bytes() for path in tracked}
+    params = (project / "params.yaml").read_text()
+    set_params(project, lambda p: p["models"]["lstm"].update(units=[12]))
+    assert "train lstm seed 1: epoch 2/2" in run([*DVC, "repro"], project).stdout
+    (project / "params.yaml").write_text(params)
+    (project / "metrics/training/lstm.json").write_text('<<<<<<< HEAD\n{"seeds": [')
+    (project / "metrics/curves/lstm.csv").unlink()
+    (project / "metrics/curves/lstm.csv").mkdir()
+    result = run([*DVC, "repro"], project)
+    output = result.stdout + result.stderr
+    assert "Stage 'train@lstm' is cached - skipping run" in output, output
+    assert "train lstm seed" not in output and "Traceback" not in output
+    assert {path: (project / path).read_bytes() for path in tracked} == committed
+    assert stale(project) == set()
+
+
 def test_same_params_retrained_give_identical_metrics(reproduced_project):
     project = reproduced_project
     first = (project / "metrics/runs/lstm.json").read_text()
-    shutil.rmtree(project / "models/lstm")  # no kept seed to reuse: train from scratch
-    (project / "metrics/training/lstm.json").unlink()
+    shutil.rmtree(project / ".train-store")  # no stored seed to reuse: train from scratch
+    run([*DVC, "repro", "--force", "--no-run-cache", "train@lstm"], project)
     run([*DVC, "repro"], project)
     assert (project / "metrics/runs/lstm.json").read_text() == first
 
@@ -109,10 +131,10 @@ def test_adding_a_seed_trains_only_the_new_seed(reproduced_project):
 
     before = seeds("lstm")
     set_params(reproduced_project, lambda p: p["models"].pop("vanilla_rnn"))  # one is enough
-    set_params(reproduced_project, lambda p: p["report"].update(comparisons=[]))
+    set_params(reproduced_project, lambda p: p["report"].update(comparisons=[], published={}))
     set_params(reproduced_project, lambda p: p["train"].update(seeds=[1, 2]))
     out = run([*DVC, "repro"], reproduced_project).stdout
-    assert "train lstm: seeds [1] unchanged since their last training; kept" in out
+    assert "train lstm: seeds [1] trained before with these inputs; kept" in out
     after = seeds("lstm")
     assert after[1] == before[1] and set(after) == {1, 2}  # seed 1 kept as it was
     assert "seeds [1, 2]" in (reproduced_project / "metrics/report.md").read_text()
@@ -128,13 +150,14 @@ def test_jax_backend_trains_and_evaluates(reproduced_project):
     # Compiled, as the real run trains: op by op, JAX takes twice as long for the tiny LSTM.
     set_params(project, lambda p: p["train"].update(backend="jax", jit_compile=True))
     set_params(project, lambda p: p["models"].pop("vanilla_rnn"))  # one training is enough
-    set_params(project, lambda p: p["report"].update(comparisons=[]))
+    set_params(project, lambda p: p["report"].update(comparisons=[], published={}))
     result = run([*DVC, "repro"], project)
     output = result.stdout + result.stderr
     assert not LIBRARY_NOISE.search(output), output
     metrics = json.loads((project / "metrics/runs/lstm.json").read_text())["seeds"]["1"]
     assert metrics["weights"] == 12746 and 0 <= metrics["accuracy"] <= 1
-    assert json.loads((project / "metrics/training/lstm.json").read_text())["backend"] == "jax"
+    (facts,) = json.loads((project / "metrics/training/lstm.json").read_text())["seeds"]
+    assert facts["backend"] == "jax"
 
 
 STAGE_IMPORTS = """

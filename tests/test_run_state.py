@@ -4,19 +4,22 @@ and only when resuming is on; one process per run."""
 from __future__ import annotations
 
 import os
-import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
+from reuters_rnn.dataset import sha256_of
 from reuters_rnn.params import parse_params
 from reuters_rnn.run_state import (
-    DamagedRecord,
     RunBusy,
+    bound_store,
     clear_stale_backup,
     lock_backup,
-    reusable_runs,
     run_fingerprint,
+    store_run,
+    stored_runs,
+    take_stored,
 )
 from tests.tiny_project import PROJECT
 
@@ -101,32 +104,62 @@ def test_a_second_lock_on_the_same_run_names_the_process_holding_it(tmp_path):
     lock_backup(tmp_path / "lstm-1", "train lstm seed 1").close()  # free again once released
 
 
+def stored_seed(tmp_path, fingerprint: str = "f" * 64, seed: int = 1) -> tuple[Path, dict]:
+    """A trained seed's files in a run's output folder, and its record."""
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    (out / f"seed-{seed}.keras").write_bytes(b"model" * 100)
+    (out / f"seed-{seed}.probabilities.npy").write_bytes(b"probabilities")
+    record = {
+        "seed": seed,
+        "fingerprint": fingerprint,
+        "model_sha256": sha256_of(out / f"seed-{seed}.keras"),
+        "probabilities_sha256": sha256_of(out / f"seed-{seed}.probabilities.npy"),
+        "curves": [{"seed": seed, "epoch": 1, "split": "train", "accuracy": 0.5, "loss": 1.0}],
+    }
+    return out, record
+
+
 DAMAGES = {
-    "cut short": lambda path: path.write_text(path.read_text()[:25]),
-    "a merge conflict": lambda path: path.write_text(
-        '<<<<<<< HEAD\n"a,b\n=======\n' + path.read_text() + ">>>>>>> theirs\n"
-    ),
-    "a folder in its place": lambda path: (path.unlink(), path.mkdir(), (path / "x").touch()),
+    "its record cut short": lambda entry: (entry / "record.json").write_text('{"seed": 1'),
+    "its model changed": lambda entry: (entry / "model.keras").write_bytes(b"other"),
+    "a file gone": lambda entry: (entry / "probabilities.npy").unlink(),
 }
 
 
+def test_a_stored_seed_is_taken_back_by_its_fingerprint(tmp_path, monkeypatch):
+    out, record = stored_seed(tmp_path)
+    store = tmp_path / ".train-store"
+    store_run(store, record, out)
+    params = parse_params(RAW)
+    monkeypatch.setattr("reuters_rnn.run_state.run_fingerprint", lambda *a: record["fingerprint"])
+    kept = stored_runs(params, "lstm", str(tmp_path), store)
+    assert set(kept) == set(params.train.seeds) and kept[1] == record
+    again = tmp_path / "again"
+    again.mkdir()
+    take_stored(store, kept[1], again)
+    assert (again / "seed-1.keras").read_bytes() == (out / "seed-1.keras").read_bytes()
+
+
 @pytest.mark.parametrize("damage", DAMAGES)
-@pytest.mark.parametrize("record", ["metrics/training/lstm.json", "metrics/curves/lstm.csv"])
-def test_a_damaged_training_record_is_named_and_its_advice_works(tmp_path, record, damage):
-    """A cut-short, conflicted or replaced record is one line naming the file; the removal it
-    advises, run as printed, lets the next run train every seed."""
-    summary, curves = tmp_path / "metrics/training/lstm.json", tmp_path / "metrics/curves/lstm.csv"
-    for path in (summary, curves):
-        path.parent.mkdir(parents=True)
-    summary.write_text('{"model": "lstm", "seeds": [{"seed": 1, "fingerprint": "0"}]}\n')
-    curves.write_text("seed,epoch,split,accuracy,loss\n1,1,train,0.5,1.0\n")
-    DAMAGES[damage](tmp_path / record)
-    args = (parse_params(RAW), "lstm", str(tmp_path), tmp_path / "models", summary, curves)
-    with pytest.raises(DamagedRecord) as error:
-        reusable_runs(*args)
-    line = str(error.value)
-    assert line.startswith(f"{tmp_path / record} cannot be read (") and "\n" not in line
-    advice = line.split("Remove it (`")[1].split("`")[0]
-    assert advice == f"rm -rf {tmp_path / record}"
-    subprocess.run(advice, shell=True, check=True)
-    assert reusable_runs(*args) == {}
+def test_a_damaged_stored_seed_is_trained_again_not_used(tmp_path, monkeypatch, damage):
+    out, record = stored_seed(tmp_path)
+    store = tmp_path / ".train-store"
+    store_run(store, record, out)
+    DAMAGES[damage](store / record["fingerprint"])
+    monkeypatch.setattr("reuters_rnn.run_state.run_fingerprint", lambda *a: record["fingerprint"])
+    assert stored_runs(parse_params(RAW), "lstm", str(tmp_path), store) == {}
+    assert not (store / record["fingerprint"]).exists()  # removed: the next run stores it anew
+
+
+def test_the_store_keeps_to_its_bound_dropping_the_seeds_used_longest_ago(tmp_path):
+    store = tmp_path / ".train-store"
+    for n, fingerprint in enumerate(("a" * 64, "b" * 64, "c" * 64)):
+        out, record = stored_seed(tmp_path, fingerprint)
+        store_run(store, record, out)
+        os.utime(store / fingerprint, (1000 + n, 1000 + n))
+    os.utime(store / ("a" * 64))  # used just now
+    entry = sum(f.stat().st_size for f in (store / ("a" * 64)).iterdir())
+    removed = bound_store(store, 2 * entry)
+    assert [path.name for path in removed] == ["b" * 64]
+    assert sorted(path.name for path in store.iterdir()) == ["a" * 64, "c" * 64]

@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -38,7 +39,7 @@ from reuters_rnn.statistics import paired
 from tests.pg_server import BIN, PostgresServer
 from tests.s3_store import free_ports
 from tests.test_faults import start
-from tests.tiny_project import DVC, ENV, PROJECT, run, tiny_params
+from tests.tiny_project import DVC, ENV, PROJECT, read_only, run, tiny_params
 
 SEARCH = {
     "folds": 2,
@@ -263,8 +264,29 @@ def test_study_refuses_trials_scored_under_other_settings(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
     identity = {"folds": 5, "train": {"seeds": [1]}, "data": "ab12"}
     open_study(storage, "swem", search, search.spaces["swem"], identity)
-    with pytest.raises(SearchError, match="scored with other settings.*--study swem_2"):
+    with pytest.raises(SearchError, match="scored with other settings.*--study swem_2") as error:
         open_study(storage, "swem", search, search.spaces["swem"], {**identity, "folds": 10})
+    # Its advice, run as printed (through the shell), deletes the study; then it opens anew.
+    advice = str(error.value).split("or delete it: `")[1].rstrip("`")
+    subprocess.run(advice, shell=True, check=True, env=ENV, capture_output=True)
+    open_study(storage, "swem", search, search.spaces["swem"], {**identity, "folds": 10})
+
+
+def test_a_bad_space_stops_only_the_commands_about_it(search_project, monkeypatch):
+    """A range that no longer holds the current model is named for its own space only; another
+    space is read as usual, and an unknown space is named as such."""
+    monkeypatch.chdir(search_project)
+    search = yaml.safe_load((search_project / "search.yaml").read_text())
+    search["spaces"]["tpe"]["keys"]["epochs"] = {"low": 50, "high": 60}
+    (search_project / "search.yaml").write_text(yaml.safe_dump(search, sort_keys=False))
+    params = load_params(search_project / "params.yaml")
+    assert set(load_search("search.yaml", params, "grid").spaces) == {"grid"}
+    with pytest.raises(ParamsError, match="spaces.tpe.keys.epochs: must include"):
+        load_search("search.yaml", params, "tpe")
+    with pytest.raises(
+        SearchError, match="no space 'nosuch' in search.yaml \\(it has tpe, grid\\)"
+    ):
+        load_search("search.yaml", params, "nosuch")
 
 
 def test_a_study_stored_with_a_text_identity_is_continued_and_stored_as_data(tmp_path):
@@ -326,7 +348,7 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
     search["spaces"]["tpe"]["keys"]["epochs"]["high"] = 30  # a range must hold the current model
     (search_project / "search.yaml").write_text(yaml.safe_dump(search, sort_keys=False))
     storage = f"sqlite:///{search_project}/search/studies.db"
-    interrupted = start([*SEARCH_CMD, "run", "grid", "--workers", "2"], search_project)
+    interrupted = start([*SEARCH_CMD, "run", "grid", "--study", "grid"], search_project)
     # Poll the storage only once the run has made the study and its tables (its first line):
     # a poller that opens the SQLite file meanwhile races the run to create them.
     said = [interrupted.stdout.readline()]
@@ -346,13 +368,16 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
     assert "Traceback" not in out
     assert out.strip().splitlines()[-1] == (
         "search grid: interrupted; finished trials are kept in the storage, running ones marked "
-        "failed. `python -m model_search run grid` continues the study, running those again first."
+        "failed. `reuters-search run grid --study grid` continues the study, running those again "
+        "first."
     )
     cut = optuna.load_study(study_name="grid", storage=storage).get_trials()
     failed = {t.number for t in cut if t.state == TrialState.FAIL}
     assert failed and {t.state for t in cut} <= {TrialState.FAIL, TrialState.COMPLETE}, cut
 
-    result = run([*SEARCH_CMD, "run", "grid", "--workers", "1"], search_project)
+    # The advice, run as printed (the installed command, with the run's options).
+    advice = out.strip().splitlines()[-1].split("`")[1]
+    result = run(["bash", "-c", advice], search_project)
     lines = [line for line in result.stdout.splitlines() if ": trial " in line]
     assert "Trial " not in result.stderr  # the workers' own line per trial, not Optuna's log
     scored = sum(t.state == TrialState.COMPLETE for t in cut)
@@ -368,6 +393,27 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
     assert all(len(t.user_attrs["accuracies"]) == 2 for t in trials)
 
     run([*SEARCH_CMD, "report", "grid"], search_project)
+    # A written report of a larger study is kept unless asked: its advice, run as printed,
+    # replaces it.
+    table = search_project / "search/grid/trials.csv"
+    written = table.read_text()
+    larger = written + "".join(line + "\n" for line in written.splitlines()[1:] * 2)
+    table.write_text(larger)
+    refused = run([*SEARCH_CMD, "report", "grid"], search_project, check=False)
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert "search/grid/ holds 6 complete trials, the study in this storage 2: kept" in (
+        refused.stderr
+    )
+    assert table.read_text() == larger
+    run(["bash", "-c", refused.stderr.split("`")[1]], search_project)
+    assert table.read_text() == written
+    (search_project / "elsewhere").mkdir()
+    with read_only(search_project / "elsewhere"):
+        unwritable = run(
+            [*SEARCH_CMD, "report", "grid", "--out", "elsewhere/grid"], search_project, check=False
+        )
+    assert unwritable.returncode == 1 and "Traceback" not in unwritable.stderr
+    assert unwritable.stderr.startswith("search grid: cannot write elsewhere/ (")
     run([*DVC, "init", "--no-scm", "-q"], search_project)
     shutil.copytree(PROJECT / ".dvc" / "plots", search_project / ".dvc" / "plots")
     out = search_project / "search" / "grid"
@@ -665,3 +711,73 @@ def test_storage_retries_when_another_search_is_creating_the_tables(tmp_path, mo
     monkeypatch.setattr(study_module.time, "sleep", lambda seconds: None)
     storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
     assert len(calls) == 2 and storage.get_all_studies() == []
+
+
+def search_line(search_project, *command: str, **env: str) -> subprocess.CompletedProcess:
+    """A search command in the project, its exit status and output."""
+    return subprocess.run(
+        [*SEARCH_CMD, *command],
+        cwd=search_project,
+        capture_output=True,
+        text=True,
+        env={**ENV, **env},
+        timeout=120,
+    )
+
+
+def test_a_damaged_storage_is_one_line_and_its_advice_moves_it_aside(search_project):
+    storage = search_project / "search" / "studies.db"
+    storage.parent.mkdir()
+    storage.write_bytes(b"not a database, " * 512)
+    result = search_line(search_project, "run", "grid")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("search: search/studies.db cannot be read (file is not a database)")
+    subprocess.run(line.split("`")[1], shell=True, check=True, cwd=search_project)
+    assert not storage.exists() and storage.with_suffix(".db.damaged").exists()
+
+
+def test_a_storage_damaged_in_the_middle_is_one_line(search_project):
+    storage = search_project / "search" / "studies.db"
+    storage.parent.mkdir()
+    study = optuna.create_study(study_name="grid", storage=f"sqlite:///{storage}")
+    for _ in range(30):
+        study.add_trial(optuna.trial.create_trial(value=0.5, params={}, distributions={}))
+    data = bytearray(storage.read_bytes())
+    data[4096 : len(data) - 4096] = b"\xff" * (len(data) - 8192)  # every page past the first
+    storage.write_bytes(bytes(data))
+    result = search_line(search_project, "best", "grid")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("search: search/studies.db cannot be read (") and "damaged" in line
+
+
+def test_a_locked_storage_is_waited_for_with_a_line_then_refused_in_one(search_project):
+    storage = search_project / "search" / "studies.db"
+    storage.parent.mkdir()
+    holder = sqlite3.connect(storage)
+    holder.execute("CREATE TABLE held (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # another process's write, held
+    try:
+        result = search_line(search_project, "run", "grid", SEARCH_LOCK_SECONDS="2")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "search: search/studies.db is locked by another process; waiting up to 2 s" in (
+        result.stdout
+    )
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("search: search/studies.db stayed locked by another process for ")
+    assert "`fuser search/studies.db` names it" in line
+
+
+def test_an_unwritable_storage_folder_is_one_line(search_project):
+    """The storage's folder cannot be written (a report's folder: in the two-worker test)."""
+    (search_project / "search").mkdir()
+    with read_only(search_project / "search"):
+        result = search_line(search_project, "run", "grid")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"search grid: cannot write {search_project / 'search'}/ (")
+    assert "chmod -R u+w" in line

@@ -136,7 +136,11 @@ def test_a_team_shares_a_sweep_run_two_at_a_time_and_its_models_through_s3(
     project, origin = reproduced_project, tmp_path / "origin.git"
     # A's project keeps the one model the sweep varies (a training less in each experiment).
     set_params(
-        project, lambda p: (p["models"].pop("vanilla_rnn"), p["report"].update(comparisons=[]))
+        project,
+        lambda p: (
+            p["models"].pop("vanilla_rnn"),
+            p["report"].update(comparisons=[], published={}),
+        ),
     )
     assert "Running stage 'train@" not in sh("dvc repro", project)[0].stdout
     share(project, s3_store, origin)

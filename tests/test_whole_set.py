@@ -47,7 +47,7 @@ def test_the_whole_set_runs_as_its_own_project_with_early_stopping_and_paired_te
             length_buckets=[8, 16],
         )
         params["models"] = {"lstm": params["models"]["lstm"]}
-        params["report"]["comparisons"] = []
+        params["report"].update(comparisons=[], published={})
 
     sub = whole_set_copy(reproduced_project, whole_set)
     out = run([*DVC, "repro"], sub)

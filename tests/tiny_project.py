@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,25 @@ def commit_all(repo: Path, message: str) -> None:
 
 
 __all__ = ["DVC", "ENV", "PROJECT"]
+
+
+@contextmanager
+def read_only(folder: Path):
+    """`folder` unwritable: its mode for a user, a read-only (empty) mount over it for root,
+    whom modes do not stop."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"a read-only folder needs a mount, which this user cannot make: {mounted}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
