@@ -52,8 +52,9 @@ def pipeline(workdir: Path, backend: str, epochs: int) -> dict:
             0
         ]
     evaluate = (
-        "python -m stages.evaluate lstm data/prepared models/lstm metrics/training/lstm.json "
-        "scratch/runs-lstm.json scratch/confusion-lstm.csv scratch/predictions-lstm.csv"
+        "python -m stages.evaluate lstm data/prepared models/lstm scratch/runs-lstm.json "
+        "scratch/confusion-lstm.csv scratch/predictions-lstm.csv scratch/training-lstm.json "
+        "scratch/curves-lstm.csv"
     )
     baseline = (
         "python -m stages.baseline tfidf_logreg data/prepared scratch/tfidf.json scratch/tfidf.csv"

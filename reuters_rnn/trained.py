@@ -12,6 +12,11 @@ import numpy as np
 from reuters_rnn.dataset import NUM_CLASSES, sha256_of
 from reuters_rnn.failure import FixableError
 
+# Beside the seeds in models/<model>/: the training's per-seed facts (sha256 of each file,
+# timings) and its learning curves. evaluate publishes both to metrics/ for git.
+RECORD = "training.json"
+CURVES = "curves.csv"
+
 
 class ModelFileError(FixableError):
     """A trained model's file is missing, damaged, or not the one its train stage wrote."""

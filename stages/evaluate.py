@@ -1,5 +1,7 @@
 """evaluate: one model's trained seeds + the held-out labels -> metrics JSON, confusion counts and
-each seed's prediction per newswire (for the report's paired comparisons).
+each seed's prediction per newswire (for the report's paired comparisons); and the training's
+record and curves from the model's folder, published for git (train's outputs are all in DVC's
+cache, so that its run-cache can restore them anywhere).
 
 Train predicts the held-out split where the model already is and records the sha256 of the model
 and of those probabilities; evaluate checks both files against that record before reading them,
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
 from reuters_rnn.scoring import score
-from reuters_rnn.trained import ModelFileError, read_probabilities
+from reuters_rnn.trained import CURVES, RECORD, ModelFileError, read_probabilities
 
 
 def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
@@ -35,17 +38,23 @@ def main() -> None:
     parser.add_argument("model", help="a model name under `models:` in params.yaml")
     parser.add_argument("data", help="prepared data directory")
     parser.add_argument("models_dir", help="the model's trained seeds, e.g. models/lstm")
-    parser.add_argument("training", help="the JSON train wrote for this model")
     parser.add_argument("metrics_out", help="metrics JSON to write")
     parser.add_argument("confusion_out", help="confusion counts CSV (seeds summed)")
     parser.add_argument("predictions_out", help="CSV: each newswire's label and seeds' topics")
+    parser.add_argument("training_out", help="the training's per-seed facts, for git")
+    parser.add_argument("curves_out", help="the training's learning curves, for git and plots")
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard(f"evaluate {args.model}")
     try:
         labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
-        training = json.loads(Path(args.training).read_text())
-        runs = training["seeds"]
+        record = Path(args.models_dir) / RECORD
+        if not record.exists():
+            raise ModelFileError(
+                f"{record}: missing; restore it with `dvc checkout --force {args.models_dir}`, "
+                f"or retrain with `dvc repro -f train@{args.model}`"
+            )
+        runs = json.loads(record.read_text())["seeds"]
         probabilities = [
             read_probabilities(Path(args.models_dir), r, args.model, labels) for r in runs
         ]
@@ -69,7 +78,12 @@ def main() -> None:
     }
     with atomic_path(args.predictions_out) as tmp:
         pd.DataFrame({"label": labels, **topics}).to_csv(tmp, index_label="newswire")
-    guard.check(args.metrics_out, args.confusion_out, args.predictions_out)
+    # The training's record and curves, as train left them beside the seeds, for git.
+    for source, target in ((RECORD, args.training_out), (CURVES, args.curves_out)):
+        with atomic_path(target) as tmp:
+            shutil.copyfile(Path(args.models_dir) / source, tmp)
+    outputs = (args.metrics_out, args.confusion_out, args.predictions_out)
+    guard.check(*outputs, args.training_out, args.curves_out)
     accuracies = ", ".join(f"seed {s} {m['accuracy']:.4f}" for s, m in seeds.items())
     print(f"evaluate {args.model}: {metrics['held_out']} accuracy {accuracies}")
 

@@ -1,6 +1,7 @@
-"""train: data/prepared/ + one model spec -> per seed a .keras model and its held-out predictions,
-plus learning curves (written as each epoch ends, so DVC's plot views show a run live) and
-per-seed facts (timings, sha256 of each file).
+"""train: data/prepared/ + one model spec -> models/<model>/: per seed a .keras model and its
+held-out predictions, with the learning curves and per-seed facts (timings, sha256 of each file);
+the curves are also written to DVC's plot file as each epoch ends, so its plot views show a run
+live (evaluate publishes the finished ones).
 
 The seeds train side by side in joblib (loky) worker processes, one thread each
 (reuters_rnn.training). Resumable: with train.resume, a killed run continues from its last backup
@@ -27,6 +28,7 @@ from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import Params, load_params
 from reuters_rnn.run_state import CURVE_COLUMNS as COLUMNS
 from reuters_rnn.run_state import backups_kept, store_run, stored_runs, take_stored
+from reuters_rnn.trained import CURVES, RECORD
 from reuters_rnn.training import train_seed
 
 
@@ -97,16 +99,13 @@ def train_model(args: argparse.Namespace, params: Params) -> None:
                 "\n".join(failed) + f"\nThe sound seeds are kept in {store}/: the next run "
                 "reuses them."
             )
-        # The finished file: every seed's rows in seed order (the live one is in the order
-        # epochs ended).
+        # The finished curves: every seed's rows in seed order (the live file has them in the
+        # order epochs ended), beside the seeds with their record; evaluate publishes both.
         curves = [row for run in runs for row in run.pop("curves")]
-        with atomic_path(args.curves_out) as tmp:
-            pd.DataFrame(curves, columns=COLUMNS).to_csv(tmp, index=False)
-        write_json(args.summary_out, {"seeds": runs})
+        pd.DataFrame(curves, columns=COLUMNS).to_csv(out_dir / CURVES, index=False)
+        write_json(out_dir / RECORD, {"seeds": runs})
     guard.check(
         args.models_out,
-        args.curves_out,
-        args.summary_out,
         kept=f" (its trained seeds are kept in {store}/: a run with the inputs they were trained "
         "with reuses them)",
     )
@@ -118,8 +117,9 @@ def main() -> None:
     parser.add_argument("model", help="a model name under `models:` in params.yaml")
     parser.add_argument("data", help="prepared data directory, e.g. data/prepared")
     parser.add_argument("models_out", help="directory for seed-<n>.keras, e.g. models/lstm")
-    parser.add_argument("curves_out", help="CSV of per-epoch accuracy and loss, every seed")
-    parser.add_argument("summary_out", help="JSON of per-seed facts: timings, model sha256")
+    parser.add_argument(
+        "curves_out", help="the live learning curves, appended as epochs end (DVC's plot file)"
+    )
     parser.add_argument("--backups", default=".train-backups", help="resumable-state directory")
     parser.add_argument(
         "--store", default=".train-store", help="every trained seed, under its fingerprint"

@@ -67,7 +67,7 @@ def test_a_diverged_training_fails_the_stage_and_records_nothing(reproduced_proj
     # DVC removed the stage's outputs before it ran: the line says so, and its advice, run as
     # printed, brings back the committed ones.
     advice = output.split("the committed ones come back with `")[1].split("`")[0]
-    assert "metrics/curves/vanilla_rnn.csv" in advice and advice.startswith("git checkout HEAD")
+    assert advice == "dvc checkout train@vanilla_rnn"
     run(["bash", "-c", advice], repo)
     assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
     assert (repo / "models/vanilla_rnn/seed-1.keras").exists()
@@ -189,7 +189,6 @@ def test_the_sound_seeds_are_stored_when_another_diverges_and_nothing_is_written
         data="data/prepared",
         models_out="models/lstm",
         curves_out="metrics/curves/lstm.csv",
-        summary_out="metrics/training/lstm.json",
         backups=".train-backups",
         store=".train-store",
     )
@@ -235,8 +234,8 @@ def test_a_process_ends_at_once_only_after_success_with_its_output_flushed(endin
 
 EVALUATE_LSTM = [
     *("python", "-m", "stages.evaluate", "lstm", "data/prepared", "models/lstm"),
-    *("metrics/training/lstm.json", "metrics/runs/lstm.json", "metrics/confusion/lstm.csv"),
-    "metrics/predictions/lstm.csv",
+    *("metrics/runs/lstm.json", "metrics/confusion/lstm.csv", "metrics/predictions/lstm.csv"),
+    *("metrics/training/lstm.json", "metrics/curves/lstm.csv"),
 ]
 
 

@@ -23,7 +23,6 @@ TRAIN_LSTM = [
     "data/prepared",
     "models/lstm",
     "metrics/curves/lstm.csv",
-    "metrics/training/lstm.json",
 ]
 
 
@@ -74,12 +73,12 @@ def slow_project(reproduced_project):
 
 
 def curve_epochs(repo, model: str) -> list[int]:
-    lines = (repo / "metrics/curves" / f"{model}.csv").read_text().splitlines()[1:]
+    lines = (repo / "models" / model / "curves.csv").read_text().splitlines()[1:]
     return [int(line.split(",")[1]) for line in lines if line.split(",")[2] == "train"]
 
 
 def training(repo, model: str = "lstm") -> dict:
-    return json.loads((repo / f"metrics/training/{model}.json").read_text())["seeds"][0]
+    return json.loads((repo / "models" / model / "training.json").read_text())["seeds"][0]
 
 
 def test_a_killed_training_resumes_from_its_last_backup(slow_project):
@@ -200,8 +199,8 @@ def test_a_changed_prepared_array_is_refused_by_name(reproduced_project):
     # Each way back the message names, run exactly as written, in this state.
     (back,) = re.findall(r"the committed ones come back with `([^`]+)`", result.stderr)
     assert back == (
-        "git checkout HEAD -- metrics/confusion/lstm.csv metrics/predictions/lstm.csv "
-        "metrics/runs/lstm.json"
+        "git checkout HEAD -- metrics/confusion/lstm.csv metrics/curves/lstm.csv "
+        "metrics/predictions/lstm.csv metrics/runs/lstm.json metrics/training/lstm.json"
     )
     run(["bash", "-c", back], reproduced_project)
     assert run(["git", "status", "--porcelain", "metrics"], reproduced_project).stdout == ""

@@ -180,6 +180,16 @@ def test_a_team_shares_a_sweep_run_two_at_a_time_and_its_models_through_s3(
     assert len(values) >= 3 and values[-2:] == sorted(values[-2:], reverse=True), values
     sh(f"dvc exp push origin {names[4]} {names[6]}", project)
     sh(f"dvc exp pull origin {names[4]} {names[6]}", teammate)
+    # DVC's run-cache travels too (docs/sharing.md): B runs an experiment A has run and pushed,
+    # and nothing trains: DVC restores A's training, pulling its models.
+    sh("dvc push --run-cache", project)
+    sh("dvc pull --run-cache", teammate)
+    seen = sh(
+        "dvc exp run --pull -S 'models.lstm.units=[4]' -S train.validation_split=0.2", teammate
+    )
+    output = seen[0].stdout + seen[0].stderr
+    assert "Stage 'train@lstm' is cached - skipping run" in output, output
+    assert "train lstm seed" not in output  # no training line: nothing trained
     rows = exp_rows(teammate)
     for units in (4, 6):
         assert rows[names[units]]["params"]["models"]["lstm"]["units"] == [units]
@@ -208,8 +218,10 @@ def test_a_team_shares_a_sweep_run_two_at_a_time_and_its_models_through_s3(
     keys = {"AWS_ACCESS_KEY_ID": s3_store.access_key, "AWS_SECRET_ACCESS_KEY": s3_store.secret_key}
     sh(f"dvc artifacts get {origin} lstm", elsewhere, **keys)
     assert sorted(p.name for p in (elsewhere / "lstm").iterdir()) == [
+        "curves.csv",
         "seed-1.keras",
         "seed-1.probabilities.npy",
+        "training.json",
     ]
     committed = json.loads(run(["git", "show", "HEAD:metrics/training/lstm.json"], project).stdout)
     assert sha256(elsewhere / "lstm/seed-1.keras") == committed["seeds"][0]["model_sha256"]
