@@ -1,11 +1,14 @@
 """model_search: a space of search.yaml -> an Optuna study of cross-validated trials, its tracked
 results (search/<space>/) and the `dvc exp run` that trains the best trial in the pipeline.
 
-    python -m model_search run swem                 # 2 workers here (one per core)
-    python -m model_search run swem --storage postgresql://...   # the same on every machine
-    python -m model_search report swem              # trials, plots, paired comparison
-    python -m model_search best swem                # prints the promotion command
-    python -m model_search compare swem --against tfidf_logreg   # two studies' best, paired
+    reuters-search run swem                 # 2 workers here (one per core)
+    reuters-search run swem --storage postgresql://...   # the same on every machine
+    reuters-search report swem              # trials, plots, paired comparison
+    reuters-search best swem                # prints the promotion command
+    reuters-search compare swem --against tfidf_logreg   # two studies' best, paired
+    reuters-search COMMAND --help           # each command's options
+
+(`python -m model_search` is the same command.)
 
 Trials are scored by cross-validation on the training split; the test split is never read.
 Not a DVC stage: a search runs for hours on as many machines as a team points at its storage, and
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from reuters_rnn.dataset import DataError
@@ -29,26 +33,74 @@ def positive(text: str) -> int:
     return int(text)
 
 
+COMMANDS = {
+    "run": (
+        "run (or continue) a space's study: cross-validated trials in worker processes",
+        "reuters-search run swem --workers 2\n"
+        "reuters-search run swem --storage postgresql://user@host/search   # several machines",
+    ),
+    "report": (
+        "write search/<study>/: trials, plots, the paired comparison with the current model",
+        "reuters-search report swem",
+    ),
+    "best": (
+        "print the `dvc exp run` that trains the study's best trial, or that none is due",
+        "reuters-search best swem",
+    ),
+    "compare": (
+        "two studies' best trials, paired over the same fits",
+        "reuters-search compare swem --against tfidf_logreg",
+    ),
+}
+
+
 def command_line() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="reuters-search",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["run", "report", "best", "compare"])
-    parser.add_argument("space", help="a space under `spaces:` in search.yaml")
-    parser.add_argument("--search-file", default="search.yaml")
-    parser.add_argument("--storage", help="Optuna storage URL (default: search.yaml's storage)")
-    parser.add_argument("--study", help="study name (default: the space's name)")
-    parser.add_argument("--data", default="data/prepared", help="prepared data directory")
-    parser.add_argument("--workers", type=positive, default=2, help="worker processes here (run)")
-    parser.add_argument("--trials", type=positive, help="trials in all (run; default: the space's)")
-    parser.add_argument("--out", help="results folder (report; default: search/<study>)")
-    parser.add_argument("--against", help="the other space (compare)")
-    parser.add_argument(
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    # Every command's namespace has every setting (the search's functions read them by name).
+    parser.set_defaults(workers=2, trials=None, out=None, against=None, force=False)
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("space", help="a space under `spaces:` in search.yaml")
+    shared.add_argument("--search-file", default="search.yaml", help="(default: search.yaml)")
+    shared.add_argument("--storage", help="Optuna storage URL (default: search.yaml's storage)")
+    shared.add_argument("--study", help="study name (default: the space's name)")
+    shared.add_argument(
+        "--data", default="data/prepared", help="prepared data directory (default: data/prepared)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    made = {}
+    for name, (summary, example) in COMMANDS.items():
+        made[name] = commands.add_parser(
+            name,
+            parents=[shared],
+            help=summary,
+            description=summary,
+            epilog=f"example:\n  {example.replace(chr(10), chr(10) + '  ')}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    made["run"].add_argument(
+        "--workers", type=positive, default=2, help="worker processes here (default: 2)"
+    )
+    made["run"].add_argument("--trials", type=positive, help="trials in all (default: the space's)")
+    made["report"].add_argument("--out", help="results folder (default: search/<study>)")
+    made["report"].add_argument(
         "--force",
         action="store_true",
-        help="(report) replace search/<study>/ even where it holds more complete trials",
+        help="replace search/<study>/ even where it holds more complete trials",
     )
+    made["compare"].add_argument("--against", required=True, help="the other space")
     return parser
+
+
+def version() -> str:
+    try:
+        return metadata.version("reuters-rnn")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
 
 
 def run_again(args: argparse.Namespace) -> str:
@@ -121,8 +173,6 @@ def dispatch(args: argparse.Namespace) -> None:
     from model_search.results import report
     from model_search.versus import compare
 
-    if args.command == "compare" and not args.against:
-        sys.exit("search: compare needs --against <space>, the study to pair with")
     {"report": report, "best": best, "compare": compare}[args.command](args)
 
 

@@ -7,11 +7,13 @@ import io
 import json
 import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import vl_convert
 
-from tests.tiny_project import DVC, changed_stages, lock, run, set_params, stale
+from tests.tiny_project import DVC, ENV, changed_stages, lock, run, set_params, stale
 
 pytestmark = pytest.mark.pipeline
 LIBRARY_NOISE = re.compile(r"I0000|E0000|W0000|absl|oneDNN|cpu_feature_guard|tensorflow/|xla")
@@ -91,6 +93,34 @@ def test_changing_lstm_units_reruns_only_lstm_with_progress_and_diff_shows_only_
         svg = vl_convert.vegalite_to_svg(plot[0]["content"])
         labels = set(re.findall(r">([a-z_]+ · [A-Za-z~0-9]+)<", svg))
         assert expected <= labels, (title, labels)
+
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+
+
+def test_the_readme_comparison_fits_120_columns_with_each_experiment_and_its_change(
+    reproduced_project,
+):
+    """README's experiments table: a column per experiment under the param it changed, a row
+    per model with its accuracy, in 120 columns."""
+    (command,) = re.findall(r"^(python -m tools.exp_table)\s+#", README, re.MULTILINE)
+    for units in (6, 8):
+        run([*DVC, "exp", "run", "-S", f"models.lstm.units=[{units}]"], reproduced_project)
+    shown = subprocess.run(
+        ["bash", "-c", command],
+        cwd=reproduced_project,
+        capture_output=True,
+        text=True,
+        env={**ENV, "COLUMNS": "120"},
+        check=True,
+    ).stdout
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= 120, shown
+    units = next(line for line in lines if line.startswith("models.lstm.units"))
+    assert sorted(units.split()[1:]) == ["[50]", "[6]", "[8]", "[8]"], shown  # the last applied
+    lstm = next(line for line in lines if line.startswith("lstm "))
+    assert len(re.findall(r"0\.\d{4}", lstm)) == 4, shown  # workspace, HEAD, two experiments
+    assert [line.split()[0] for line in lines[-3:]] == ["vanilla_rnn", "lstm", "majority"]
 
 
 def test_params_seen_before_are_restored_by_dvc_without_training(reproduced_project):
