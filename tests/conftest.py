@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fcntl
+import multiprocessing.util
 import os
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 
@@ -16,6 +18,29 @@ from tests.tiny_project import DVC, commit_all, make_project, run
 # Tests that build Keras models in-process use TensorFlow unless the caller says otherwise.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(autouse=True)
+def a_unit_test_starts_nothing(request, monkeypatch):
+    """The rule behind `pytest -m "not pipeline"`: a test not marked `pipeline` may not start a
+    process (DVC, a server, a browser, a worker) nor fit a Keras model; one that does fails here,
+    naming the mark it needs, so the unit tests stay unit tests."""
+    if request.node.get_closest_marker("pipeline"):
+        return
+    import keras  # once per worker (most tests use it), before the refusals: it may start one
+
+    name = request.node.nodeid
+
+    def refused(what: str):
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"{name} {what}: mark it @pytest.mark.pipeline")
+
+        return refuse
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refused("starts a process"))
+    monkeypatch.setattr(multiprocessing.util, "spawnv_passfds", refused("starts a process"))
+    monkeypatch.setattr(os, "fork", refused("forks a process"))
+    monkeypatch.setattr(keras.Model, "fit", refused("fits a Keras model"))
 
 
 @pytest.fixture

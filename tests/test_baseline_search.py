@@ -111,6 +111,7 @@ def test_a_baseline_study_scores_the_current_setting_first_and_promotes_into_bas
     assert command == "dvc exp run -S 'baselines.tfidf_logreg.C=31.5'"
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
     """Under train.early_stopping each fit watches the last part of its fold's training
     newswires, stops after `patience` epochs without a better watched loss, and its held-out
@@ -178,6 +179,7 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
         compare(argparse.Namespace(**{**vars(args), "against": "other_folds"}))
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
     """A teammate's clone holds whole_set/search/<study>/ but no storage: `best` answers from the
     tracked results, and says the committed params already hold the tuned baseline and the chosen
@@ -233,6 +235,7 @@ def tracked_study(tmp_path, best: int, started_dim: int) -> None:
     pd.DataFrame(trials).to_csv(folder / "trials.csv", index=False)
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_best_never_advises_undoing_a_promotion_and_says_when_params_changed(tmp_path):
     """The study started from 64 dimensions; 128 were promoted since. Its best trial being the one
     it started from, there is nothing to promote (not "set 64 again"); another best trial is
@@ -262,6 +265,7 @@ def test_best_never_advises_undoing_a_promotion_and_says_when_params_changed(tmp
     assert not any(line.startswith("Note:") for line in answer)
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_report_in_a_clone_points_at_the_committed_report_and_keeps_the_study_name(tmp_path):
     from tests.test_search import SEARCH_CMD
     from tests.tiny_project import run

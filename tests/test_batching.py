@@ -81,6 +81,7 @@ SPECS = {
         ("convolution", "pre"),
     ],
 )
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_more_padding_and_buckets_leave_embedding_models_predictions_unchanged(name, padding):
     keras.utils.set_random_seed(1)
     model = compile_model(build_model(name, SPECS[name], None, 46, 300), 0.01, jit_compile=False)

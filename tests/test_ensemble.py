@@ -126,6 +126,7 @@ def test_an_ensemble_entry_is_a_stage_scored_and_compared_like_a_model(reproduce
     assert "both vs lstm" in (project / "metrics/report.md").read_text()
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_them():
     """The search scores an ensemble on the same (seed, fold) fits as its members: a pooled
     ensemble of one seed's model is that model; a member with a model's spec is not fitted
@@ -171,6 +172,7 @@ def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_
     assert alone["accuracies"] == own["accuracies"]
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_grid_candidate_naming_an_ensemble_is_scored_on_its_members_fits(tmp_path):
     """search.yaml may name an ensemble as a candidate; its trial's accuracies are the average
     of its members' fits, and the study's identity holds the members' specs."""

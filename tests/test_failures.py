@@ -213,6 +213,7 @@ def test_the_sound_seeds_are_stored_when_another_diverges_and_nothing_is_written
         ("run_stage(fail, 'prepare'); end_process()", 1, "written"),  # a failure keeps its status
     ],
 )
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_process_ends_at_once_only_after_success_with_its_output_flushed(ending, status, out):
     """Stages that loaded Keras and training workers skip the interpreter's teardown
     (reuters_rnn.backend.end_process): their buffered output still arrives, and a stage that

@@ -61,6 +61,7 @@ def test_missing_file_and_unreachable_url_say_how_to_provide_it(keras_home, tmp_
     assert not out.exists()
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_fetch_stage_fails_with_a_message_and_no_output(project, keras_home):
     (keras_home / "datasets" / "reuters.npz").write_bytes(b"not the data")
     result = run(["python", "-m", "stages.fetch", "data/raw/reuters.npz"], project, check=False)

@@ -75,6 +75,7 @@ def test_gru_embedding_and_bidirectional_specs_build_and_train():
     ("pooling", "buckets", "width"),
     [(("mean",), 0, 4), (("mean",), 50, 4), (("mean", "max"), 0, 8)],
 )
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_pooled_embedding_pools_words_and_hashed_pairs(pooling, buckets, width):
     spec = PooledEmbeddingSpec(
         kind="pooled_embedding", embedding_dim=4, pooling=pooling, bigram_buckets=buckets
@@ -86,6 +87,7 @@ def test_pooled_embedding_pools_words_and_hashed_pairs(pooling, buckets, width):
     fit_twice(spec, model)
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_pooled_embedding_regularizers_and_hidden_layer_build_and_train():
     spec = PooledEmbeddingSpec(
         kind="pooled_embedding",
@@ -143,6 +145,7 @@ def test_smoothed_training_also_logs_the_plain_cross_entropy():
     assert logs["loss"] > logs["cross_entropy"]  # the smoothed targets are harder to fit
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_pooled_model_with_convolution_and_max_pooling_saves_and_loads(tmp_path):
     spec = PooledEmbeddingSpec(
         kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"), conv_filters=3

@@ -390,6 +390,7 @@ def test_checks_across_sections_are_reported_with_the_bad_keys():
     assert "train.length_buckets: [256, 64] must be increasing lengths" in message
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_validate_names_a_missing_params_file_in_one_line(tmp_path):
     import subprocess
     import sys

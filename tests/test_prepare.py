@@ -111,6 +111,7 @@ def keras_load_data(keras_home, data: DataParams, synthetic: bool = False) -> di
     return json.loads(result.stdout)
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_split_matches_keras_on_synthetic_data(keras_home):
     write_synthetic_npz(keras_home / "datasets" / "reuters.npz")
     params = data_params()
@@ -123,6 +124,7 @@ def test_split_matches_keras_on_synthetic_data(keras_home):
 
 
 @needs_real_data
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_real_data_equals_keras_load_data_element_for_element(keras_home):
     """The real file, read by Keras from its cache and by us: identical sequences and labels."""
     shutil.copy(REAL_NPZ, keras_home / "datasets" / "reuters.npz")

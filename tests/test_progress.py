@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pandas as pd
+import pytest
 
 from reuters_rnn.progress import (
     Backup,
@@ -40,6 +41,7 @@ def test_curves_keep_the_plain_cross_entropy_when_the_loss_is_smoothed():
     assert [(r["split"], r["loss"]) for r in rows] == [("train", 0.3), ("test", 0.6)]
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_backup_restores_model_epoch_and_curves(tmp_path):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
@@ -113,6 +115,7 @@ def test_early_stopping_ends_after_patience_with_the_best_weights_and_resumes_al
     assert model.stop_training and resumed.best_epoch() == 2
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_live_curves_are_on_disk_when_each_epoch_ends_and_a_resumed_run_repeats_none(tmp_path):
     """Each epoch's rows are in the CSV by the time the next callback runs; a training resumed
     after epoch 2 (its backup's rows restored) writes epochs 1-2 once, then 3-4."""

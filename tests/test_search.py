@@ -116,6 +116,7 @@ def test_readme_search_commands_parse_and_name_committed_spaces():
         assert args.space in search.spaces, line
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_compare_without_a_second_study_says_which_option_it_needs(monkeypatch):
     from model_search.__main__ import main
 
@@ -200,6 +201,7 @@ def test_a_trials_settings_read_back_from_the_tracked_table():
     )
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_best_answers_from_the_tracked_results_where_no_storage_holds_the_study(tmp_path):
     """A teammate's fresh clone: no search/studies.db, only the committed search/<study>/."""
     for name in ("params.yaml", "search.yaml"):
@@ -235,6 +237,7 @@ def test_training_split_refuses_changed_arrays(search_project):
         training_split(search_project / "data/prepared")
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project):
     """The pruning hook: every epoch's held-out accuracy at step fit * STEPS_PER_FIT + epoch; a
     True answer stops the trial after that epoch, with the fits so far."""
@@ -259,6 +262,7 @@ def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project)
     assert held == [80, 80] and result["accuracies"][0] == steps[1][1]
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_study_refuses_trials_scored_under_other_settings(tmp_path):
     search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
     storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
@@ -433,6 +437,7 @@ def test_two_local_workers_search_report_plot_and_promote(search_project):
         assert "nothing to promote" in best
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_search_in_the_background_stops_on_sigterm_as_on_ctrl_c(search_project):
     """A shell starts a background job (`&`) with Ctrl-C's SIGINT ignored: `kill <pid>` (SIGTERM,
     to the run alone) stops it as Ctrl-C does, here while its workers are still starting."""
@@ -510,6 +515,7 @@ def postgres():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_postgres_starts_for_root_from_a_folder_nobody_may_enter(tmp_path):
     """A root user's clone in root's home (mode 700): `nobody`, who runs the server, cannot reach
     the virtual environment's binaries there, so the server runs from its own copy."""
@@ -651,6 +657,7 @@ def answers(url: str) -> bytes | None:
         return None
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_dashboard_lists_the_study(dashboard):
     studies = json.loads(answers(f"{dashboard}/api/studies"))["study_summaries"]
     assert [s["study_name"] for s in studies] == ["swem_search"]
@@ -725,6 +732,7 @@ def search_line(search_project, *command: str, **env: str) -> subprocess.Complet
     )
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_damaged_storage_is_one_line_and_its_advice_moves_it_aside(search_project):
     storage = search_project / "search" / "studies.db"
     storage.parent.mkdir()
@@ -737,6 +745,7 @@ def test_a_damaged_storage_is_one_line_and_its_advice_moves_it_aside(search_proj
     assert not storage.exists() and storage.with_suffix(".db.damaged").exists()
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_storage_damaged_in_the_middle_is_one_line(search_project):
     storage = search_project / "search" / "studies.db"
     storage.parent.mkdir()
@@ -752,6 +761,7 @@ def test_a_storage_damaged_in_the_middle_is_one_line(search_project):
     assert line.startswith("search: search/studies.db cannot be read (") and "damaged" in line
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_locked_storage_is_waited_for_with_a_line_then_refused_in_one(search_project):
     storage = search_project / "search" / "studies.db"
     storage.parent.mkdir()
@@ -772,6 +782,7 @@ def test_a_locked_storage_is_waited_for_with_a_line_then_refused_in_one(search_p
     assert "`fuser search/studies.db` names it" in line
 
 
+@pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_an_unwritable_storage_folder_is_one_line(search_project):
     """The storage's folder cannot be written (a report's folder: in the two-worker test)."""
     (search_project / "search").mkdir()
@@ -781,3 +792,30 @@ def test_an_unwritable_storage_folder_is_one_line(search_project):
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"search grid: cannot write {search_project / 'search'}/ (")
     assert "chmod -R u+w" in line
+
+
+def test_each_command_has_its_own_options_and_help(capsys):
+    from model_search.__main__ import command_line
+
+    parser = command_line()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--version"])
+    assert capsys.readouterr().out.startswith("reuters-search ")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["report", "--help"])
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: reuters-search report") and "--force" in shown
+    assert "--workers" not in shown and "reuters-search report swem" in shown  # its example
+    with pytest.raises(SystemExit):
+        parser.parse_args(["compare", "swem"])  # --against is required
+    assert "the following arguments are required: --against" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["best", "swem", "--workers", "2"])  # a run option
+    args = parser.parse_args(["run", "swem", "--workers", "1"])
+    assert (args.command, args.space, args.workers, args.out, args.force) == (
+        "run",
+        "swem",
+        1,
+        None,
+        False,
+    )
