@@ -666,6 +666,7 @@ def test_dashboard_lists_the_study(dashboard):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.pipeline  # starts a server and a browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs a headless browser: apt install chromium")
 def test_dashboard_page_shows_the_study_in_a_browser(dashboard, tmp_path):
     page = subprocess.run(
