@@ -80,7 +80,8 @@ def changed_since(facts: dict, params: Params, model: str) -> str:
 def best(args: argparse.Namespace) -> None:
     """Print the best trial and the command that trains it in the pipeline, where its test
     accuracy is measured once, after the choice."""
-    params, _, space, study = stored_study(args)
+    stored = stored_study(args)
+    params, space, study = stored.params, stored.space, stored.study
     if study is not None:
         found = from_study(study, complete_trials(study), space.model)
     else:

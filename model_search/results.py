@@ -136,14 +136,16 @@ def report(args: argparse.Namespace) -> None:
     dvc.yaml plots, comparison.json and summary.md; all at once, or nothing. Where no storage
     holds the study but search/<study>/ does (a fresh clone), it says where to read it."""
     tracked = Path(args.out or f"search/{args.study or args.space}")
-    if stored_study(args)[3] is None and (tracked / "summary.md").exists():
+    if stored_study(args).study is None and (tracked / "summary.md").exists():
         raise StudyMissing(
             f"search: no storage here holds study {args.study or args.space!r}; its committed "
             f"report is {tracked}/summary.md (trials in trials.csv, the best in comparison.json), "
             f"and `{run_command(args, 'best')}` answers from it. To add trials: "
             f"`{run_command(args)}`"
         )
-    params, search, space, study, complete = load(args)
+    loaded = load(args)
+    params, search, space, study = loaded.params, loaded.search, loaded.space, loaded.study
+    complete = list(loaded.complete)
     keys = ["candidate"] if isinstance(space, GridSpace) else list(space.keys)
     categorical = {"candidate"} | {
         k for k, d in getattr(space, "keys", {}).items() if isinstance(d, Choices)

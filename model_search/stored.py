@@ -5,10 +5,12 @@ there at all (a fresh clone, a study not run yet), and the command that runs it.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from model_search.search_file import command_space
 from model_search.space import SearchError
@@ -26,19 +28,32 @@ def run_command(args: argparse.Namespace, verb: str = "run") -> str:
     return f"reuters-search {verb} {args.space}{study}"
 
 
-def stored_study(args: argparse.Namespace):
-    """params, search file, space, and the study from its storage (None where no storage holds
-    it: a fresh clone, or a study not run yet)."""
+@dataclass(frozen=True)
+class Stored:
+    """What a search command works with: params.yaml as the search trains with it, the search
+    file, the space, and the study (None where no storage holds it); with `complete`, the
+    study's complete trials (load)."""
+
+    params: Any  # reuters_rnn.params.Params
+    search: Any  # model_search.space.SearchFile
+    space: Any  # TpeSpace | GridSpace
+    study: optuna.Study | None
+    complete: tuple[FrozenTrial, ...] = ()
+
+
+def stored_study(args: argparse.Namespace) -> Stored:
+    """The space and the study from its storage (study None where no storage holds it: a fresh
+    clone, or a study not run yet)."""
     params, search, space = command_space(args)
     name = args.study or args.space
     url = args.storage or search.storage
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return params, search, space, None  # do not create an empty database just to look
+        return Stored(params, search, space, None)  # no empty database made just to look
     try:
         study = optuna.load_study(study_name=name, storage=open_storage(url, search))
     except KeyError:
-        return params, search, space, None
-    return params, search, space, study
+        return Stored(params, search, space, None)
+    return Stored(params, search, space, study)
 
 
 def missing(args: argparse.Namespace) -> StudyMissing:
@@ -48,13 +63,15 @@ def missing(args: argparse.Namespace) -> StudyMissing:
     )
 
 
-def load(args: argparse.Namespace):
-    """params, search file, space, study and its complete trials; StudyMissing where no storage
-    holds the study, a SearchError where it has no complete trial."""
-    params, search, space, study = stored_study(args)
-    if study is None:
+def load(args: argparse.Namespace) -> Stored:
+    """The stored study with its complete trials; StudyMissing where no storage holds the
+    study, a SearchError where it has no complete trial."""
+    found = stored_study(args)
+    if found.study is None:
         raise missing(args)
-    return params, search, space, study, complete_trials(study)
+    return Stored(
+        found.params, found.search, found.space, found.study, tuple(complete_trials(found.study))
+    )
 
 
 def complete_trials(study: optuna.Study) -> list:

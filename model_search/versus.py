@@ -47,9 +47,9 @@ def described(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str,
 
 def compare(args: argparse.Namespace) -> None:
     """The best trial of `space` against the best trial of `--against`, paired."""
-    _, _, _, study, _ = load(args)
+    study = load(args).study
     other_args = argparse.Namespace(**{**vars(args), "space": args.against, "study": None})
-    _, _, _, other, _ = load(other_args)
+    other = load(other_args).study
     ours, theirs = fits_of(study), fits_of(other)
     if ours != theirs:
         differ = ", ".join(key for key in ours if ours[key] != theirs[key])

@@ -11,6 +11,8 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from optuna.trial import TrialState
@@ -72,9 +74,21 @@ class Progress:
         )
 
 
-def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
-    """params, search file, space, storage and study (created if new, refused if its trials were
-    scored otherwise), and the training split: (x, labels)."""
+@dataclass(frozen=True)
+class Joined:
+    """A worker's (or the run's) study: params, search file, space, storage and study (created
+    if new, refused if its trials were scored otherwise), and the training split."""
+
+    params: Any
+    search: Any
+    space: Any
+    storage: Any
+    study: Any
+    x: Any
+    labels: Any
+
+
+def join_study(args: argparse.Namespace, worker: int = 0) -> Joined:
     from model_search.cross_validation import training_split
 
     params, search, space = command_space(args)
@@ -82,12 +96,14 @@ def join_study(args: argparse.Namespace, worker: int = 0) -> tuple:
     identity = {**space_identity(search, args.space, params), "data": data}
     storage = open_storage(args.storage or search.storage, search)
     study = open_study(storage, args.study or args.space, search, space, identity, worker)
-    return params, search, space, storage, study, (x, labels)
+    return Joined(params, search, space, storage, study, x, labels)
 
 
 def work(args: argparse.Namespace, worker: int) -> None:
     """One worker: load the training split once, then run trials until the study is done."""
-    params, search, space, _, study, (x, labels) = join_study(args, worker)
+    joined = join_study(args, worker)
+    params, search, space, study = joined.params, joined.search, joined.space, joined.study
+    x, labels = joined.x, joined.labels
     use_backend(params.train.backend, threads=1)
     import_keras()
     budget = args.trials or trial_budget(space)
@@ -154,7 +170,9 @@ def run(args: argparse.Namespace) -> None:
     """Prepare the study (current model first, interrupted trials queued again), then run
     `--workers` worker processes on it, one core each."""
     signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: `kill <pid>` stops a background run
-    params, search, space, storage, study, _ = join_study(args)
+    joined = join_study(args)
+    params, search, space = joined.params, joined.search, joined.space
+    storage, study = joined.storage, joined.study
     enqueue_current(study, params, space)
     requeue_interrupted(study)
     budget = args.trials or trial_budget(space)
