@@ -34,7 +34,10 @@ def stated_in(number: str, report: str) -> bool:
 
 @pytest.mark.parametrize(
     ("start", "end", "report"),
-    [("## The result", "**On the whole set**", "metrics/report.md")],
+    [
+        ("## The result", "**On the whole set**", "metrics/report.md"),
+        ("**On the whole set**", "## Run it", "whole_set/metrics/report.md"),
+    ],
 )
 def test_every_result_number_in_the_readme_is_in_its_committed_report(start, end, report):
     text = (PROJECT / report).read_text()
