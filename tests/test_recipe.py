@@ -155,8 +155,6 @@ def train_in_a_fresh_process(params, model, data, backups, out, stop_after=None)
 @pytest.mark.parametrize(
     ("model", "spec", "train"),
     [
-        ("rnn", RNN, {}),
-        ("rnn", RNN, {"length_buckets": [8, 16]}),
         ("rnn", RNN, {"length_buckets": [8, 16], "early_stopping": LATE_STOP}),
         ("swem", {**SWEM, "epochs": 6}, {"early_stopping": LATE_STOP}),
         ("bigru", {**BIGRU, "epochs": 6}, {"length_buckets": [8, 16]}),
