@@ -129,26 +129,29 @@ RNN = {"cell": "simple_rnn", "units": [4], "epochs": 6}
 LATE_STOP = {"validation_fraction": 0.25, "patience": 6}  # watched, and never stops before 6
 
 
-def train_in_a_fresh_process(params, model, data, backups, out, stop_after=None) -> dict:
-    """train_seed as a worker of the train stage runs it, in a process of its own; with
-    `stop_after`, killed by Ctrl-C right after that epoch's backup."""
+def train_killed_after(params, model, data, backups, out, stop_after=None) -> dict:
+    """train_seed as a worker of the train stage runs it; with `stop_after`, killed by Ctrl-C
+    right after that epoch's backup (then {"interrupted": True})."""
     from reuters_rnn.progress import Backup
     from reuters_rnn.training import train_seed
 
-    if stop_after is not None:
-        saved = Backup.on_epoch_end
+    if stop_after is None:
+        return train_seed(params, model, 1, data, backups, out, 0.0)
+    saved = Backup.on_epoch_end
 
-        def killed_after_the_backup(self, epoch, logs=None):
-            saved(self, epoch, logs)
-            if epoch + 1 == stop_after:
-                raise KeyboardInterrupt
+    def killed_after_the_backup(self, epoch, logs=None):
+        saved(self, epoch, logs)
+        if epoch + 1 == stop_after:
+            raise KeyboardInterrupt
 
-        Backup.on_epoch_end = killed_after_the_backup
-        try:
-            train_seed(params, model, 1, data, backups, out, 0.0)
-        except KeyboardInterrupt:
-            return {"interrupted": True}
-    return train_seed(params, model, 1, data, backups, out, 0.0)
+    Backup.on_epoch_end = killed_after_the_backup
+    try:
+        train_seed(params, model, 1, data, backups, out, 0.0)
+    except KeyboardInterrupt:
+        return {"interrupted": True}
+    finally:
+        Backup.on_epoch_end = saved
+    raise AssertionError("the training was not killed")
 
 
 @pytest.mark.pipeline  # trains a model: not a unit test
@@ -163,12 +166,10 @@ def train_in_a_fresh_process(params, model, data, backups, out, stop_after=None)
 def test_a_training_interrupted_after_a_backup_resumes_to_the_same_bytes(
     tmp_path, model, spec, train
 ):
-    """Killed after its epoch-3 backup and run again (each run a process of its own, as the train
-    stage's workers are), a training saves the very predictions an uninterrupted one saves: its
-    batches continue the same order, length buckets included."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
+    """Killed after its epoch-3 backup and run again, a training saves the very predictions an
+    uninterrupted one saves: its batches continue the same order (length buckets included) and
+    its dropout draws the same masks. Each run seeds every generator as a new worker process
+    does (train_seed), so running them in this process tells the same."""
     from reuters_rnn.dataset import write_prepared
 
     params = params_for(model, spec, checkpoint_every=3, **train)
@@ -181,11 +182,7 @@ def test_a_training_interrupted_after_a_backup_resumes_to_the_same_bytes(
 
     def run(name: str, stop_after: int | None = None) -> dict:
         backups = str(tmp_path / f"{name}-backups")
-        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as fresh:
-            job = fresh.submit(
-                train_in_a_fresh_process, params, model, str(data), backups, outs[name], stop_after
-            )
-            return job.result()
+        return train_killed_after(params, model, str(data), backups, outs[name], stop_after)
 
     whole = run("whole")
     assert run("resumed", stop_after=3) == {"interrupted": True}
