@@ -1,6 +1,7 @@
-"""The README's results are the committed reports' numbers: each decimal it states about a run is
-one that run's report states (metrics/report.md, whole_set/metrics/report.md), so a rerun that
-moves a number fails here until the README says the new one."""
+"""The README's and docs/whole-set.md's results are the committed reports' numbers: each decimal
+they state about a run is one that run's report states (metrics/report.md,
+whole_set/metrics/report.md), so a rerun that moves a number fails here until the text says the
+new one."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ import pytest
 from tests.tiny_project import PROJECT
 
 README = (PROJECT / "README.md").read_text()
-DECIMAL = re.compile(r"(?<![\w.\[])[-+−]?\d+\.\d+(?![\w.])")
+WHOLE_SET = (PROJECT / "docs/whole-set.md").read_text()
+DECIMAL = re.compile(r"(?<![\w.])[-+−]?\d+\.\d+(?![\w.])")
 
 
 def decimals(text: str) -> list[str]:
     return [number.replace("−", "-") for number in DECIMAL.findall(text)]
 
 
-def section(start: str, end: str) -> str:
-    return README[README.index(start) : README.index(end)]
+def section(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end)]
 
 
 def stated_in(number: str, report: str) -> bool:
@@ -32,17 +34,22 @@ def stated_in(number: str, report: str) -> bool:
     )
 
 
+ROOT, WHOLE = "metrics/report.md", "whole_set/metrics/report.md"
+
+
 @pytest.mark.parametrize(
-    ("start", "end", "report"),
+    ("page", "start", "end", "reports"),
     [
-        ("## The result", "**On the whole set**", "metrics/report.md"),
-        ("**On the whole set**", "## Run it", "whole_set/metrics/report.md"),
+        (README, "## The result", "**On the whole set**", [ROOT]),
+        (README, "**On the whole set**", "## Run it", [WHOLE]),
+        # The whole set's result and comparison tables, beside the seed's split's numbers.
+        (WHOLE_SET, "## The result", "## Which model to use", [WHOLE, ROOT]),
     ],
 )
-def test_every_result_number_in_the_readme_is_in_its_committed_report(start, end, report):
-    text = (PROJECT / report).read_text()
-    missing = [n for n in decimals(section(start, end)) if not stated_in(n, text)]
-    assert not missing, f"README numbers that {report} does not state: {missing}"
+def test_every_result_number_is_in_its_committed_report(page, start, end, reports):
+    text = "\n".join((PROJECT / report).read_text() for report in reports)
+    missing = [n for n in decimals(section(page, start, end)) if not stated_in(n, text)]
+    assert not missing, f"numbers that {reports} do not state: {missing}"
 
 
 def test_a_stale_number_is_caught():
