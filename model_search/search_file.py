@@ -31,14 +31,6 @@ from reuters_rnn.params import Params, load_params, parse_params
 from reuters_rnn.params_file import ParamsError, read_yaml
 
 
-def space_named(search: SearchFile, name: str, path: str | Path) -> TpeSpace | GridSpace:
-    if name not in search.spaces:
-        raise SearchError(
-            f"search: no space {name!r} in {path} (it has {', '.join(search.spaces)})"
-        )
-    return search.spaces[name]
-
-
 def _check_values(params: Params, model: str, values: dict, where: str) -> list[str]:
     """What params.py's schema says about `model` with `values` set (with `where` for the key)."""
     fields = set(type(entry(params, model)).model_fields) - {"kind"}
@@ -176,7 +168,7 @@ def command_space(args) -> tuple[Params, SearchFile, TpeSpace | GridSpace]:
     trains with it, the checked search file, and the space it names."""
     params = load_params()
     search = load_search(args.search_file, params, args.space)
-    space = space_named(search, args.space, args.search_file)
+    space = search.spaces[args.space]  # load_search has named a space it lacks
     return searched_params(params, search, args.search_file), search, space
 
 

@@ -14,19 +14,11 @@ import argparse
 import json
 import subprocess
 import sys
-from typing import Any
+
+from reuters_rnn.guard import _flatten as flatten  # params.yaml's dotted keys, as DVC shows them
 
 METRICS = "metrics/report.json"
 WIDTH = 12  # a column: an experiment's name, a param's value or an accuracy, cut to fit
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, item in value.items():
-            flat |= flatten(item, f"{prefix}{key}.")
-        return flat
-    return {prefix.rstrip("."): value}
 
 
 def rows_of(shown: list[dict]) -> list[dict]:
