@@ -66,8 +66,8 @@ def main() -> None:
     use_backend(params.train.backend, threads=1)
     import_keras()
     from reuters_rnn.batching import lengths
-    from stages.fetch import fetch
-    from stages.prepare import prepare, read_raw
+    from reuters_rnn.fetching import fetch
+    from reuters_rnn.preparing import prepare, read_raw
 
     with tempfile.TemporaryDirectory() as tmp:
         raw = fetch(params.data, Path(tmp) / "reuters.npz")

@@ -52,17 +52,20 @@ def child(model: str, seed: int, epochs: int) -> None:
     import numpy as np
 
     from reuters_rnn.dataset import holdout, load_prepared
-    from reuters_rnn.models import model_inputs
-    from reuters_rnn.training import fit
+    from reuters_rnn.entry import Split
+    from reuters_rnn.model_entry import Model
 
     spec = params.models[model].model_copy(update={"epochs": epochs})
     params = params.model_copy(update={"models": {**params.models, model: spec}})
     arrays = holdout(load_prepared("data/prepared"), params.train.validation_split)
+    split = Split(
+        arrays["x_train"], arrays["labels_train"], arrays["x_test"], arrays["labels_test"]
+    )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as backup:
-        trained, _, _ = fit(params, model, seed, arrays, Path(backup))
-    probabilities = trained.predict(model_inputs(spec, arrays["x_test"]), verbose=0)
-    accuracy = float((probabilities.argmax(1) == arrays["y_test"].argmax(1)).mean())
+        fit = Model(params, model).fit_predict(split, seed, watch=True, backup=Path(backup))
+    probabilities = fit.probabilities
+    accuracy = float((probabilities.argmax(1) == arrays["labels_test"]).mean())
     buffer = io.BytesIO()
     np.save(buffer, probabilities)  # as train saves seed-<n>.probabilities.npy
     digest = hashlib.sha256(buffer.getvalue()).hexdigest()

@@ -49,15 +49,15 @@ def suggest(trial: optuna.Trial, space) -> tuple[str, dict[str, Any]]:
 
 
 def objective_for(params: Params, search: SearchFile, space, x, labels):
-    """The function Optuna maximizes: mean cross-validated accuracy of the trial's model."""
-    from model_search.cross_validation import (
-        STEPS_PER_FIT,
-        cross_validate,
-        cross_validate_baseline,
-    )
-    from model_search.ensemble_folds import cross_validate_ensemble
+    """The function Optuna maximizes: mean cross-validated accuracy of the trial's entry. The
+    worker's memo keeps its fits: an ensemble's trial averages its members' fits from the
+    worker's earlier trials, and a trial of a spec the worker fitted before is not refitted."""
+    from model_search.cross_validation import cross_validate
+    from reuters_rnn.entries import of
+    from reuters_rnn.entry import Memo
 
     current = trained_as(entry(params, space.model), params)
+    memo = Memo()
 
     def objective(trial: optuna.Trial) -> float:
         # Which machine and process runs it, first thing: a stopped run fails its own running
@@ -70,31 +70,23 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
         trial.set_user_attr("set", values)
         trial.set_user_attr("current", model == space.model and trained_as(spec, params) == current)
 
-        reported: list[tuple[int, float]] = []
-
         def report(step: int, accuracy: float) -> bool:
             trial.report(accuracy, step)
-            reported.append((step, accuracy))
             return trial.should_prune()
 
         pruning = space.pruner != "none"
-        if model in params.ensembles:  # its members' fits, from the worker's earlier trials
-            result = cross_validate_ensemble(spec, params, x, labels, search.folds)
-        elif model in params.baselines:  # nothing to prune: one fit per fold
-            result = cross_validate_baseline(spec, params, x, labels, search.folds)
-        else:
-            result = cross_validate(
-                spec, params, model, x, labels, search.folds, report if pruning else None
-            )
-        trial.set_user_attr("accuracies", result["accuracies"])
-        trial.set_user_attr("fit_seconds", round(result["fit_seconds"], 2))
-        trial.set_user_attr("fits", result.get("fits", len(result["accuracies"])))
-        if result.get("epochs"):
-            trial.set_user_attr("epochs_run", result["epochs"])
-        if result["stopped"]:
-            fit, epoch = divmod(reported[-1][0], STEPS_PER_FIT)
-            trial.set_user_attr("pruned_at", f"fit {fit + 1}, epoch {epoch}: {reported[-1][1]:.4f}")
+        result = cross_validate(
+            of(params, model, spec), x, labels, search.folds, report if pruning else None, memo
+        )
+        trial.set_user_attr("accuracies", result.accuracies)
+        trial.set_user_attr("fit_seconds", round(result.fit_seconds, 2))
+        trial.set_user_attr("fits", result.fits)
+        if result.epochs:
+            trial.set_user_attr("epochs_run", result.epochs)
+        if result.pruned_at:
+            fit, epoch, accuracy = result.pruned_at
+            trial.set_user_attr("pruned_at", f"fit {fit}, epoch {epoch}: {accuracy:.4f}")
             raise optuna.TrialPruned()
-        return sum(result["accuracies"]) / len(result["accuracies"])
+        return sum(result.accuracies) / len(result.accuracies)
 
     return objective

@@ -9,6 +9,7 @@ gives the same numbers as fitting both steps here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from reuters_rnn.dataset import NUM_CLASSES
+from reuters_rnn.entry import Entry, Fit, Memo, Split
 from reuters_rnn.specs import MajoritySpec, TfidfLogregSpec, TfidfSpec, TfidfSvmSpec
 
 
@@ -86,9 +88,10 @@ def fit_predict(
     labels: np.ndarray,
     x_held: np.ndarray,
     fitted_features: tuple | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, int]:
     """Fit on (x_train, labels); each x_held newswire's probability of every topic (an SVM's
-    softmax of its margins: the same argmax, not calibrated). `fitted_features`: this fold's
+    softmax of its margins: the same argmax, not calibrated), and the classifier's number of
+    weights (coefficients and intercepts). `fitted_features`: this fold's
     `features(spec, x_train, x_held)`, when the caller already has them."""
     train, held = fitted_features or features(spec, x_train, x_held)
     model = BUILDERS[type(spec)](spec)
@@ -102,4 +105,29 @@ def fit_predict(
         seen = softmax(margins, axis=1)
     scores = np.zeros((len(seen), NUM_CLASSES))
     scores[:, model.classes_] = seen
-    return scores
+    weights = sum(
+        getattr(model, name).size for name in ("coef_", "intercept_") if hasattr(model, name)
+    )
+    return scores, int(weights)
+
+
+class Baseline(Entry):
+    """A scikit-learn reference model of `baselines:` (reuters_rnn.baselines): deterministic, so
+    one fit stands for every seed; a TF-IDF fold's features are kept in the memo."""
+
+    section = "baselines"
+    seeded = False
+
+    def _fit(self, split: Split, seed, memo: Memo | None, report, **train) -> Fit:
+        setting = vectorizer_key(self.spec)
+        start = time.perf_counter()
+        cached = None
+        if memo is not None and setting is not None:
+            cached = memo.get("features", (split.key, setting))
+            if cached is None:
+                cached = features(self.spec, split.x_train, split.x_held)
+                memo.put("features", (split.key, setting), cached)
+        probabilities, weights = fit_predict(
+            self.spec, split.x_train, split.labels_train, split.x_held, cached
+        )
+        return Fit(probabilities, time.perf_counter() - start, weights)

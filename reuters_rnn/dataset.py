@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.failure import FixableError
+from reuters_rnn.failure import InputError
 
 NUM_CLASSES = 46
 ARRAYS = ("x_train", "x_test", "y_train", "y_test", "labels_train", "labels_test")
 MANIFEST = "manifest.json"
 
 
-class DataError(FixableError):
+class DataError(InputError):
     """The raw or prepared data is not what the pipeline expects."""
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from reuters_rnn.entry import Entry, Fit, Memo, Split
+from reuters_rnn.params import Params
 from reuters_rnn.sections import EnsembleSpec
 
 POOLED = "pooled"  # the one run's name (in place of a seed) of an ensemble with seeds: pooled
@@ -34,3 +36,46 @@ def average(
     if spec.seeds == "pooled":
         return {POOLED: mean(None)}
     return {str(s): mean(s) for s in seeds}
+
+
+class Ensemble(Entry):
+    """The average of its members' probabilities (reuters_rnn.ensembling): with `seeds: each`
+    one ensemble per seed, with `seeds: pooled` one over every seed of each model member."""
+
+    section = "ensembles"
+
+    def __init__(self, params: Params, name: str, spec=None) -> None:
+        super().__init__(params, name, spec)
+        self.seeded = self.spec.seeds == "each"
+        from reuters_rnn.entries import of
+
+        self.members = {member: of(params, member) for member in self.spec.members}
+
+    def run_name(self, seed: int | None) -> str:
+        """The name of the run a seed gives: the seed's, or POOLED."""
+        return POOLED if seed is None else str(seed)
+
+    def _fit(self, split: Split, seed, memo: Memo | None, report, **train) -> Fit:
+        seeds = tuple(self.params.train.seeds) if seed is None else (seed,)
+        fits: dict[str, dict[int | None, Fit]] = {
+            name: {
+                s: member.fit_predict(split, s, memo) for s in (seeds if member.seeded else (None,))
+            }
+            for name, member in self.members.items()
+        }
+        trained = {
+            name: {s: fit.probabilities for s, fit in runs.items()}
+            for name, runs in fits.items()
+            if self.members[name].seeded
+        }
+        scored = {
+            name: runs[None].probabilities
+            for name, runs in fits.items()
+            if not self.members[name].seeded
+        }
+        (probabilities,) = average(self.spec, seeds, trained, scored).values()
+        return Fit(
+            probabilities,
+            seconds=sum(fit.seconds for runs in fits.values() for fit in runs.values()),
+            weights=sum(fit.weights for runs in fits.values() for fit in runs.values()),
+        )

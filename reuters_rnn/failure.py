@@ -31,6 +31,11 @@ class FixableError(Exception):
     into that line and a non-zero exit status."""
 
 
+class InputError(FixableError):
+    """A stage's input is wrong (its data, a model file, the fetched file): run_stage names the
+    stage before the message ("prepare failed: ...")."""
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM, raised where the stage is, like Ctrl-C's KeyboardInterrupt."""
 
@@ -179,6 +184,8 @@ def run_stage(main: Callable[[], None], label: str, kept: Callable[[], str] | No
             flush=True,
         )
         sys.exit(130)
+    except InputError as exc:
+        sys.exit(f"{label} failed: {exc}" + removed_outputs_line())
     except FixableError as exc:
         sys.exit(str(exc) + removed_outputs_line())
     except DiskFull as exc:

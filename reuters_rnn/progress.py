@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from reuters_rnn.live import LiveFiles, write_summary
 from reuters_rnn.run_state import CURVE_COLUMNS
 
 
@@ -121,14 +122,14 @@ class KeepBest(keras.callbacks.Callback):
 
 class LiveCurves(keras.callbacks.Callback):
     """Append each epoch's rows (the epoch log's) to the curves CSV as soon as they exist, so
-    `dvc plots show` and DVC's VS Code extension show a training while it runs. A resumed
-    training first writes the epochs its backup restored; the train stage removes a seed's old
-    rows before it starts, so no epoch appears twice. One small append per epoch, atomic on a
-    local disk, so the seeds' workers can share the file."""
+    `dvc plots show` and DVC's VS Code extension show a training while it runs, and rewrite the
+    live summary (LiveFiles). A resumed training first writes the epochs its backup restored;
+    the train stage removes a seed's old rows before it starts, so no epoch appears twice. One
+    small append per epoch, atomic on a local disk, so the seeds' workers can share the file."""
 
-    def __init__(self, path: Path, seed: int, rows: list[dict]) -> None:
+    def __init__(self, files: LiveFiles, seed: int, rows: list[dict]) -> None:
         super().__init__()
-        self.path, self.seed, self.rows, self.written = Path(path), seed, rows, 0
+        self.files, self.seed, self.rows, self.written = files, seed, rows, 0
 
     def flush(self) -> None:
         new = self.rows[self.written :]
@@ -137,8 +138,9 @@ class LiveCurves(keras.callbacks.Callback):
                 ",".join(str(({"seed": self.seed} | row)[key]) for key in CURVE_COLUMNS) + "\n"
                 for row in new
             )
-            with self.path.open("a") as curves:
+            with self.files.curves.open("a") as curves:
                 curves.write(lines)
+            write_summary(self.files)
         self.written = len(self.rows)
 
     def on_train_begin(self, logs: dict | None = None) -> None:

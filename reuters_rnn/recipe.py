@@ -2,9 +2,9 @@
 recurrent models), watched (under train.early_stopping, the last part of the newswires it trains
 on) and stopped (KeepBest), with the progress line and the stop on a non-finite loss.
 
-The train stage (reuters_rnn.training) and model search's folds (model_search.cross_validation)
-both fit through a Recipe, so a fold trains exactly as `train` trains. Keras must be imported
-(reuters_rnn.backend) before this module.
+These are the steps; the model's entry (reuters_rnn.model_entry) runs them in their one order
+for the train stage and for model search's folds alike, so a fold trains exactly as `train`
+trains. Keras must be imported (reuters_rnn.backend) before this module.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The statistics of a comparison: a mean's confidence interval over seeds, Welch's t-test between
-two models' seeds, the tests on the same test newswires (reuters_rnn.resampling), the best model
-against the best baseline, and the paired t-test of two settings scored on the same fits (the
-model search's).
+"""The statistics of a comparison: a mean's confidence interval over seeds, the t-test between two
+models' seeds (paired by seed where they share them), the tests on the same test newswires
+(reuters_rnn.resampling), and the paired t-test of two settings scored on the same fits (the model
+search's). Which model to use is reuters_rnn.decision's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from reuters_rnn.params import Params
-from reuters_rnn.resampling import holm, mcnemar, paired_bootstrap
+from reuters_rnn.resampling import paired_bootstrap
 from reuters_rnn.scoring import METRICS
 
 
@@ -52,30 +52,48 @@ def summarize(runs: pd.DataFrame, params: Params) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def welch(a: pd.Series, b: pd.Series) -> tuple[float, float]:
-    """Welch's t and p for b vs a; nan where either side has fewer than two runs or no spread."""
-    if min(len(a), len(b)) < 2 or (a.std() == 0 and b.std() == 0):
-        return np.nan, np.nan
-    test = stats.ttest_ind(b, a, equal_var=False)
-    return float(test.statistic), float(test.pvalue)
+def seed_test(a: pd.DataFrame, b: pd.DataFrame) -> tuple[str, float, float]:
+    """B's accuracies against A's over seeds: the paired t-test where both have the same seeds
+    (an ensemble's seed s holds its members' seed s), else Welch's; (test, t, p), t and p nan
+    where either side has fewer than two runs or no spread."""
+    acc_a, acc_b = a.set_index("seed")["accuracy"], b.set_index("seed")["accuracy"]
+    shared = list(acc_a.index) == list(acc_b.index)
+    name = "paired t" if shared else "Welch"
+    if min(len(acc_a), len(acc_b)) < 2 or (acc_a.std() == 0 and acc_b.std() == 0):
+        return name, np.nan, np.nan
+    if shared:
+        difference = acc_b - acc_a
+        if difference.std() == 0:  # every seed moved alike: no doubt left (or no move)
+            return (name, np.inf, 0.0) if difference.iloc[0] else (name, np.nan, np.nan)
+        test = stats.ttest_rel(acc_b.to_numpy(), acc_a.to_numpy())
+    else:
+        test = stats.ttest_ind(acc_b, acc_a, equal_var=False)
+    return name, float(test.statistic), float(test.pvalue)
 
 
-def compare(runs: pd.DataFrame, params: Params, correct: dict[str, np.ndarray]) -> pd.DataFrame:
-    """For each pair in report.comparisons: Welch's t-test on held-out accuracy over seeds, and
-    the paired bootstrap over the same newswires (`correct`: each model's (seeds, newswires)
-    hits)."""
+def compare(
+    runs: pd.DataFrame, params: Params, correct: dict[str, np.ndarray], tests: pd.DataFrame
+) -> pd.DataFrame:
+    """For each pair in report.comparisons: the test over seeds (seed_test), the paired
+    bootstrap interval over the same newswires (`correct`: each model's (seeds, newswires)
+    hits), and the seed-pooled paired p with its Holm adjustment from `tests`, the one
+    family every test the report reads belongs to (reuters_rnn.decision)."""
     alpha = 1 - params.report.confidence
+    pooled = tests[tests["test"] == "pooled"]
     rows = []
     for a, b in params.report.comparisons:
-        acc_a = runs.loc[runs["model"] == a, "accuracy"]
-        acc_b = runs.loc[runs["model"] == b, "accuracy"]
-        t, p = welch(acc_a, acc_b)
+        runs_a, runs_b = runs[runs["model"] == a], runs[runs["model"] == b]
+        test, t, p = seed_test(runs_a, runs_b)
         pair = paired_bootstrap(correct[a], correct[b], params.report.confidence)
+        read = pooled[
+            ((pooled["a"] == a) & (pooled["b"] == b)) | ((pooled["a"] == b) & (pooled["b"] == a))
+        ]
         rows.append(
             {
                 "comparison": f"{b} vs {a}",
-                "difference": acc_b.mean() - acc_a.mean(),
-                "welch_t": t,
+                "difference": runs_b["accuracy"].mean() - runs_a["accuracy"].mean(),
+                "seed test": test,
+                "t": t,
                 "p_value": p,
                 "outside_seed_noise": "n/a (need 2+ seeds)"
                 if np.isnan(p)
@@ -83,69 +101,11 @@ def compare(runs: pd.DataFrame, params: Params, correct: dict[str, np.ndarray]) 
                 "paired_low": pair["low"],
                 "paired_high": pair["high"],
                 "paired_p": pair["p"],
-                "outside_newswire_noise": "yes" if pair["p"] < alpha else "no",
+                "holm_p": float(read["holm_p"].iloc[0]),
+                "outside_newswire_noise": "yes" if read["holm_p"].iloc[0] < alpha else "no",
             }
         )
     return pd.DataFrame(rows)
-
-
-def shipped_tests(models: list[str], base: str, correct: dict[str, np.ndarray], confidence: float):
-    """Each model against the baseline `base` as a team would ship it: seeds pooled (the paired
-    test's p) and each seed's trained model alone (McNemar's exact test), every p Holm-adjusted
-    over the models read on the test split. (pooled, per-seed) adjusted p, by model."""
-    pooled = [paired_bootstrap(correct[base], correct[m], confidence)["p"] for m in models]
-    seeds = [[mcnemar(correct[base][0], hits) for hits in correct[m]] for m in models]
-    widest = max(len(row) for row in seeds)
-    per_seed = np.full((len(models), widest), np.nan)
-    for i, row in enumerate(seeds):
-        per_seed[i, : len(row)] = row
-    for column in range(widest):
-        present = ~np.isnan(per_seed[:, column])
-        per_seed[present, column] = holm(per_seed[present, column])
-    adjusted = holm(pooled)
-    return {m: (adjusted[i], per_seed[i][~np.isnan(per_seed[i])]) for i, m in enumerate(models)}
-
-
-def best_vs_baseline(
-    summary: pd.DataFrame,
-    runs: pd.DataFrame,
-    baselines: pd.DataFrame,
-    params: Params,
-    correct: dict[str, np.ndarray],
-) -> str:
-    """What a reader can act on: the best model or ensemble against the best baseline, on seed noise
-    (a one-sample t-test), on the same newswires (the paired tests, seeds pooled), and as shipped
-    (McNemar's exact test per seed), the last two Holm-corrected for every model read."""
-    if summary.empty or baselines.empty:
-        return ""
-    best = summary.loc[summary["accuracy_mean"].idxmax()]
-    base = baselines.loc[baselines["accuracy_mean"].idxmax()]
-    accuracies = runs.loc[runs["model"] == best["model"], "accuracy"]
-    diff = best["accuracy_mean"] - base["accuracy_mean"]
-    alpha, confidence = 1 - params.report.confidence, params.report.confidence
-    verdict = "with one seed, seed noise cannot be judged"
-    if len(accuracies) > 1 and accuracies.std() > 0:
-        p = float(stats.ttest_1samp(accuracies, popmean=base["accuracy_mean"]).pvalue)
-        verdict = (
-            f"{'outside' if p < alpha else 'inside'} seed noise (one-sample t-test of the "
-            f"{len(accuracies)} seeds against the baseline, p = {p:.4f})"
-        )
-    pair = paired_bootstrap(correct[base["model"]], correct[best["model"]], confidence)
-    models = list(summary["model"])
-    pooled, seeds = shipped_tests(models, base["model"], correct, confidence)[best["model"]]
-    shipped = ", ".join(f"{p:.4f}" for p in seeds)
-    word, gap = ("beats", f" by {diff:+.4f}") if diff > 0 else ("trails", f" by {-diff:.4f}")
-    if round(diff, 4) == 0:
-        word, gap = "equals", ""
-    return (
-        f"Best {best['kind']}: **{best['model']}** ({best['accuracy_mean']:.4f}) {word} the best "
-        f"baseline **{base['model']}** ({base['accuracy_mean']:.4f}){gap}: {verdict}; "
-        f"{'outside' if pair['p'] < alpha else 'inside'} newswire noise (paired tests over "
-        f"the same {len(correct[base['model']][0])} newswires, seeds pooled: "
-        f"{confidence:.0%} CI [{pair['low']:+.4f}, {pair['high']:+.4f}], p = {pair['p']:.4f}; "
-        f"Holm-adjusted for the {len(models)} models read, p = {pooled:.4f}). As shipped, one "
-        f"trained model per seed (McNemar's exact test, Holm-adjusted): p = {shipped}."
-    )
 
 
 def paired(scores: list[float], reference: list[float]) -> tuple[float, float]:

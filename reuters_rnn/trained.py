@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from reuters_rnn.dataset import NUM_CLASSES, sha256_of
-from reuters_rnn.failure import FixableError
+from reuters_rnn.failure import InputError
 
 # Beside the seeds in models/<model>/: the training's per-seed facts (sha256 of each file,
 # timings) and its learning curves. evaluate publishes both to metrics/ for git.
@@ -18,7 +18,7 @@ RECORD = "training.json"
 CURVES = "curves.csv"
 
 
-class ModelFileError(FixableError):
+class ModelFileError(InputError):
     """A trained model's file is missing, damaged, or not the one its train stage wrote."""
 
 

@@ -1,8 +1,9 @@
 """One (model, seed) of a training: build or resume the model, fit it with the pipeline's
 callbacks, judge whether it diverged, and save the model with its held-out predictions.
 
-`train_seed` is what each worker process of the train stage runs; the resumable state it uses
-(fingerprint, lock, backup) is in reuters_rnn.run_state.
+`train_seed` is what each worker process of the train stage runs: the model's own fit_predict
+(reuters_rnn.model_entry) with the train stage's backup, live curves and progress line. The resumable
+state it uses (fingerprint, lock, backup) is in reuters_rnn.run_state.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import math
 import multiprocessing
 import shutil
 import signal
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from reuters_rnn.dataset import NUM_CLASSES, holdout, load_prepared, sha256_of
 from reuters_rnn.failure import DiskFull
 from reuters_rnn.params import Params
 from reuters_rnn.run_state import clear_stale_backup, lock_backup, run_fingerprint
+
+if TYPE_CHECKING:
+    from reuters_rnn.live import LiveFiles
 
 
 def training_failure(rows: list[dict], label: str, learning_rate_key: str, rate: float) -> str:
@@ -69,43 +73,6 @@ def save_outputs(model, probabilities: np.ndarray, out_dir: Path, seed: int) -> 
         raise DiskFull(str(exc.filename or out_dir / f"seed-{seed}.keras"), needed) from None
 
 
-def fit(
-    params: Params,
-    model_name: str,
-    seed: int,
-    arrays: dict,
-    backup: Path,
-    curves: Path | None = None,
-):
-    """Build (or restore from the backup) and fit one (model, seed) by its Recipe; the model, its
-    epoch log, the epochs a backup saved and the early stopping (None without it). With `curves`,
-    each epoch's rows are appended there as they are computed (progress.LiveCurves).
-
-    With train.early_stopping, the last part of the training split is held back and watched (the
-    curves show it as `early-stopping`); the held-out split is only predicted at the end. With
-    train.length_buckets, batches of similar lengths (reuters_rnn.batching).
-    """
-    from reuters_rnn.progress import Backup, LiveCurves, restore
-    from reuters_rnn.recipe import Recipe
-
-    recipe = Recipe.of(params, model_name)
-    data, watched = recipe.watched(arrays)
-    import_keras().utils.set_random_seed(seed)  # before a restore too (recipe.build sets it)
-    restored, best = restore(backup), None
-    if restored:
-        model, done, rows, best = restored
-        print(f"train {model_name} seed {seed}: resuming after epoch {done}", flush=True)
-    else:
-        done, rows = 0, []
-        model = recipe.build(seed, data["x_train"])
-    label = f"train {model_name} seed {seed}"
-    progress, keep_best, callbacks = recipe.callbacks(rows, watched, label, best)
-    live = [LiveCurves(curves, seed, rows)] if curves else []
-    backup_every = Backup(backup, params.train.checkpoint_every, rows, keep_best)
-    recipe.fit(model, data, seed, [*callbacks, *live, backup_every], done)
-    return model, progress, done, keep_best
-
-
 def train_seed(
     params: Params,
     model_name: str,
@@ -114,10 +81,10 @@ def train_seed(
     backups: str,
     out_dir: Path,
     t0: float,
-    curves: str | None = None,
+    live: LiveFiles | None = None,
 ) -> dict:
     """One worker's job: train one seed, save `seed-<n>.keras` into out_dir, return its facts;
-    with `curves`, its curve rows appended there epoch by epoch."""
+    with `live`, its curve rows appended there epoch by epoch (progress.LiveFiles)."""
     use_backend(params.train.backend, threads=1)
     if multiprocessing.current_process().name != "MainProcess":  # a worker (not n_jobs=1)
         # Ctrl-C reaches the whole process group: the stage's process stops the workers and
@@ -126,19 +93,27 @@ def train_seed(
         end_process_at_exit()  # the stage's process waits for its workers to end
     label = f"train {model_name} seed {seed}"
     backup = Path(backups) / f"{model_name}-{seed}"
-    import_keras()  # quietly, before reuters_rnn.recipe imports it
-    from reuters_rnn.recipe import Recipe
+    import_keras()  # quietly, before reuters_rnn.model_entry loads it
+    from reuters_rnn.entry import Split
+    from reuters_rnn.model_entry import Model
 
     with lock_backup(backup, label):
         fingerprint = run_fingerprint(params, model_name, seed, data_dir)
         clear_stale_backup(backup, fingerprint, params.train.resume)
         arrays = holdout(load_prepared(data_dir), params.train.validation_split)
-        start = time.perf_counter()
-        live = Path(curves) if curves else None
-        model, progress, done, keep_best = fit(params, model_name, seed, arrays, backup, live)
-        seconds = time.perf_counter() - start
+        split = Split(
+            arrays["x_train"], arrays["labels_train"], arrays["x_test"], arrays["labels_test"]
+        )
+        fit = Model(params, model_name).fit_predict(
+            split,
+            seed,
+            watch=True,
+            backup=backup,
+            live=live,
+            label=label,
+        )
         failure = training_failure(
-            progress.rows,
+            fit.rows,
             label,
             learning_rate_key(params, model_name),
             params.learning_rate(model_name),
@@ -147,8 +122,7 @@ def train_seed(
             shutil.rmtree(backup, ignore_errors=True)  # a diverged state is nothing to resume
             return {"seed": seed, "failed": failure}
         # Evaluation where the model already is: evaluate scores these without loading Keras.
-        probabilities = Recipe.of(params, model_name).predict(model, arrays["x_test"])
-        save_outputs(model, probabilities, out_dir, seed)
+        save_outputs(fit.net, fit.probabilities, out_dir, seed)
         shutil.rmtree(backup, ignore_errors=True)
     return {
         "seed": seed,
@@ -157,13 +131,13 @@ def train_seed(
         "cpu": cpu_description(),  # where the weights were made: the LSTMs round by the CPU
         "model_sha256": sha256_of(out_dir / f"seed-{seed}.keras"),
         "probabilities_sha256": sha256_of(out_dir / f"seed-{seed}.probabilities.npy"),
-        "weights": int(model.count_params()),
+        "weights": fit.weights,
         "epochs": params.epochs(model_name),
-        "epochs_run": len(progress.rows) // 2,
-        **({"best_epoch": keep_best.best_epoch()} if keep_best else {}),
-        "epochs_resumed": done,
-        "train_seconds": round(seconds, 2),
-        "ms_per_epoch": progress.ms_per_epoch(),  # after the first epoch, which compiles the step
-        "seconds_to_first_epoch_end": round(progress.first_epoch_ended - t0, 2),
-        "curves": [{"seed": seed, **row} for row in progress.rows],
+        "epochs_run": len(fit.rows) // 2,
+        **({"best_epoch": fit.best_epoch} if fit.best_epoch is not None else {}),
+        "epochs_resumed": fit.resumed_after,
+        "train_seconds": round(fit.seconds, 2),
+        "ms_per_epoch": fit.ms_per_epoch,  # after the first epoch, which compiles the step
+        "seconds_to_first_epoch_end": round(fit.first_epoch_ended - t0, 2),
+        "curves": [{"seed": seed, **row} for row in fit.rows],
     }

@@ -14,22 +14,24 @@ import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.baselines import fit_predict, has_probabilities
-from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared, sha256_of
-from reuters_rnn.failure import FixableError, run_stage
+from reuters_rnn.baselines import Baseline, has_probabilities
+from reuters_rnn.dataset import held_out_name, holdout, load_prepared, sha256_of
+from reuters_rnn.entry import Fit, Split
+from reuters_rnn.failure import run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
 from reuters_rnn.scoring import score
 
 
-def run_baseline(spec, arrays: dict[str, np.ndarray]) -> tuple[dict[str, float], np.ndarray]:
-    """Fit on the training split, score on the held-out split; the metrics and the scores of
-    each held-out newswire (probabilities; an SVM's softmaxed margins)."""
-    probabilities = fit_predict(spec, arrays["x_train"], arrays["labels_train"], arrays["x_test"])
-    scores = score(arrays["labels_test"], probabilities)
-    if not has_probabilities(spec):
+def run_baseline(baseline: Baseline, arrays: dict[str, np.ndarray]) -> tuple[dict, Fit]:
+    """Fit on the training split, score on the held-out split; the metrics and the fit (the
+    scores of each held-out newswire: probabilities, or an SVM's softmaxed margins)."""
+    split = Split(arrays["x_train"], arrays["labels_train"], arrays["x_test"])
+    fit = baseline.fit_predict(split, None)
+    scores = score(arrays["labels_test"], fit.probabilities)
+    if not has_probabilities(baseline.spec):
         scores["loss"] = None
-    return scores, probabilities
+    return scores, fit
 
 
 def main() -> None:
@@ -42,17 +44,17 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard(f"baseline {args.name}")
-    try:
-        arrays = holdout(load_prepared(args.data), params.train.validation_split)
-    except DataError as exc:
-        raise FixableError(f"baseline failed: {exc}") from None
-    scores, probabilities = run_baseline(params.baselines[args.name], arrays)
+    arrays = holdout(load_prepared(args.data), params.train.validation_split)
+    scores, fit = run_baseline(Baseline(params, args.name), arrays)
+    probabilities = fit.probabilities
     with atomic_path(args.probabilities_out) as tmp:
         np.save(tmp, probabilities, allow_pickle=False)
     metrics = {
         "model": args.name,
         "held_out": held_out_name(params.train.validation_split),
         **scores,
+        "weights": fit.weights,
+        "train_seconds": round(fit.seconds, 2),
         "probabilities_sha256": sha256_of(args.probabilities_out),
     }
     write_json(args.metrics_out, metrics)

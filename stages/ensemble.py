@@ -1,7 +1,8 @@
 """ensemble: its members' held-out probabilities (trained models' seeds, baselines) -> the
 average's metrics and per-newswire predictions, in evaluate's files, scored like a model.
 
-Each member weighs the same (reuters_rnn.ensembling): a model member's probabilities are its
+Each member weighs the same (reuters_rnn.ensembling, through the ensemble's fit_predict in
+reuters_rnn.entries): a model member's probabilities are its
 seed's (`seeds: each`, one ensemble per seed, what a team would ship) or the mean of its seeds
 (`seeds: pooled`, one ensemble). A member's file is read only once its sha256 is the one its
 stage recorded.
@@ -17,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
-from reuters_rnn.ensembling import POOLED, average
-from reuters_rnn.failure import FixableError, run_stage
+from reuters_rnn.dataset import held_out_name, holdout, load_prepared
+from reuters_rnn.ensembling import POOLED, Ensemble
+from reuters_rnn.entry import Fit, Memo, Split
+from reuters_rnn.failure import run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import Params, load_params
 from reuters_rnn.scoring import score
@@ -27,13 +29,22 @@ from reuters_rnn.sections import EnsembleSpec
 from reuters_rnn.trained import ModelFileError, read_probabilities, read_scores
 
 
-def costs(spec: EnsembleSpec, seeds: tuple[int, ...], training: dict[str, dict]) -> dict:
-    """Per run: the weights and training seconds of its model members' trainings, summed."""
+def costs(
+    spec: EnsembleSpec,
+    seeds: tuple[int, ...],
+    training: dict[str, dict],
+    baselines: dict[str, dict] | None = None,
+) -> dict:
+    """Per run: the weights and training seconds of its members, summed: each model member's
+    trainings it uses (one seed, or every seed pooled) and each baseline member's fit (its
+    record, `baselines`)."""
     facts = {m: {r["seed"]: r for r in training[m]["seeds"]} for m in spec.members if m in training}
+    fitted = [record for m, record in (baselines or {}).items() if m in spec.members]
     runs = {POOLED: seeds} if spec.seeds == "pooled" else {str(s): (s,) for s in seeds}
     return {
         run: {
             key: sum(facts[m][s][key] for m in facts for s in used)
+            + sum(record.get(key, 0) for record in fitted)
             for key in ("weights", "train_seconds")
         }
         for run, used in runs.items()
@@ -42,9 +53,10 @@ def costs(spec: EnsembleSpec, seeds: tuple[int, ...], training: dict[str, dict])
 
 def read_members(
     spec: EnsembleSpec, params: Params, args: argparse.Namespace, labels: np.ndarray
-) -> tuple[dict, dict, dict]:
-    """Each model member's training facts and probabilities by seed, and each baseline's."""
-    training, trained, baselines = {}, {}, {}
+) -> tuple[dict, dict, dict, dict]:
+    """Each model member's training facts and probabilities by seed, each baseline's
+    probabilities, and each baseline's record (its metrics, weights and seconds)."""
+    training, trained, baselines, records = {}, {}, {}, {}
     for name in spec.members:
         if name in params.models:
             path = Path(args.training) / f"{name}.json"
@@ -62,10 +74,28 @@ def read_members(
             record = Path(args.baselines) / f"{name}.json"
             if not record.exists():
                 raise ModelFileError(f"{record}: missing; run `dvc repro baseline@{name}`")
-            recorded = json.loads(record.read_text())
+            recorded = records[name] = json.loads(record.read_text())
             path = Path(args.models) / f"{name}.probabilities.npy"
             baselines[name] = read_scores(path, recorded.get("probabilities_sha256"), name, labels)
-    return training, trained, baselines
+    return training, trained, baselines, records
+
+
+def ensemble_of(
+    params: Params, name: str, trained: dict[str, dict], baselines: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The ensemble's probabilities per run: its own fit_predict, whose memo holds the members'
+    fits as their stages wrote them (nothing is refitted)."""
+    ensemble = Ensemble(params, name)
+    held_out = Split(np.empty(0), np.empty(0), np.empty(0), key=("held-out",))
+    memo = Memo(fits=sum(len(runs) for runs in trained.values()) + len(baselines) + 2)
+    for member, runs in trained.items():
+        memo.hold(ensemble.members[member], held_out, {s: Fit(p, 0.0) for s, p in runs.items()})
+    for member, probabilities in baselines.items():
+        memo.hold(ensemble.members[member], held_out, {None: Fit(probabilities, 0.0)})
+    return {
+        ensemble.run_name(seed): ensemble.fit_predict(held_out, seed, memo).probabilities
+        for seed in ensemble.seeds()
+    }
 
 
 def main() -> None:
@@ -81,14 +111,10 @@ def main() -> None:
     params = load_params()
     spec = params.ensembles[args.name]
     guard = InputsGuard(f"ensemble {args.name}")
-    try:
-        labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
-        training, trained, baselines = read_members(spec, params, args, labels)
-    except (DataError, ModelFileError) as exc:
-        raise FixableError(f"ensemble failed: {exc}") from None
-    seeds = params.train.seeds
-    averaged = average(spec, seeds, trained, baselines)
-    cost = costs(spec, seeds, training)
+    labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
+    training, trained, baselines, records = read_members(spec, params, args, labels)
+    averaged = ensemble_of(params, args.name, trained, baselines)
+    cost = costs(spec, params.train.seeds, training, records)
     runs = {
         run: {**score(labels, probs), **cost[run], "ms_per_epoch": None}
         for run, probs in averaged.items()

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.dataset import DataError, held_out_name, holdout, load_prepared
-from reuters_rnn.failure import FixableError, run_stage
+from reuters_rnn.dataset import held_out_name, holdout, load_prepared
+from reuters_rnn.failure import run_stage
 from reuters_rnn.guard import InputsGuard
 from reuters_rnn.params import load_params
 from reuters_rnn.scoring import score
@@ -46,20 +46,15 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     guard = InputsGuard(f"evaluate {args.model}")
-    try:
-        labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
-        record = Path(args.models_dir) / RECORD
-        if not record.exists():
-            raise ModelFileError(
-                f"{record}: missing; restore it with `dvc checkout --force {args.models_dir}`, "
-                f"or retrain with `dvc repro -f train@{args.model}`"
-            )
-        runs = json.loads(record.read_text())["seeds"]
-        probabilities = [
-            read_probabilities(Path(args.models_dir), r, args.model, labels) for r in runs
-        ]
-    except (DataError, ModelFileError) as exc:
-        raise FixableError(f"evaluate failed: {exc}") from None
+    labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
+    record = Path(args.models_dir) / RECORD
+    if not record.exists():
+        raise ModelFileError(
+            f"{record}: missing; restore it with `dvc checkout --force {args.models_dir}`, "
+            f"or retrain with `dvc repro -f train@{args.model}`"
+        )
+    runs = json.loads(record.read_text())["seeds"]
+    probabilities = [read_probabilities(Path(args.models_dir), r, args.model, labels) for r in runs]
     seeds = {
         str(run["seed"]): {**score(labels, probs), "weights": run["weights"]}
         for run, probs in zip(runs, probabilities, strict=True)

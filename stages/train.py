@@ -25,6 +25,7 @@ from reuters_rnn.atomic import atomic_path, write_json
 from reuters_rnn.backend import use_backend
 from reuters_rnn.failure import FixableError, run_stage
 from reuters_rnn.guard import InputsGuard
+from reuters_rnn.live import LiveFiles, write_summary
 from reuters_rnn.params import Params, load_params
 from reuters_rnn.run_state import CURVE_COLUMNS as COLUMNS
 from reuters_rnn.run_state import backups_kept, store_run, stored_runs, take_stored
@@ -43,6 +44,8 @@ def train_all(
     live = pd.DataFrame([row for run in kept.values() for row in run["curves"]], columns=COLUMNS)
     with atomic_path(args.curves_out) as tmp:
         live.to_csv(tmp, index=False)
+    files = LiveFiles(Path(args.curves_out), Path(args.live) if args.live else None)
+    write_summary(files)
     jobs = int(os.environ.get("TRAIN_JOBS") or 2 * (os.cpu_count() or 1))
     use_backend(params.train.backend, threads=1)  # the workers inherit this environment
     trained = Parallel(n_jobs=max(1, min(jobs, len(seeds))), backend="loky")(
@@ -54,7 +57,7 @@ def train_all(
             args.backups,
             out_dir,
             psutil.Process().create_time(),
-            args.curves_out,
+            files,
         )
         for seed in seeds
     )
@@ -82,19 +85,21 @@ def train_model(args: argparse.Namespace, params: Params) -> None:
     with atomic_path(args.models_out, directory=True) as out_dir:
         for run in kept.values():
             take_stored(store, run, out_dir)
-        curves_file = Path(args.curves_out)
-        before = curves_file.read_bytes() if curves_file.is_file() else None
+        tracked = [Path(args.curves_out), *([Path(args.live)] if args.live else [])]
+        before = {path: path.read_bytes() if path.is_file() else None for path in tracked}
         try:
             results = train_all(params, args.model, args.data, args, out_dir, kept)
-        except BaseException:  # interrupted: the tracked curves go back to what they were
-            put_back(curves_file, before)
+        except BaseException:  # interrupted: the tracked live files go back to what they were
+            for path, content in before.items():
+                put_back(path, content)
             raise
         failed = [run["failed"] for run in results if "failed" in run]
         runs = [run for run in results if "failed" not in run]
         for run in runs:
             store_run(store, run, out_dir)
         if failed:
-            put_back(curves_file, before)
+            for path, content in before.items():
+                put_back(path, content)
             raise FixableError(
                 "\n".join(failed) + f"\nThe sound seeds are kept in {store}/: the next run "
                 "reuses them."
@@ -104,6 +109,8 @@ def train_model(args: argparse.Namespace, params: Params) -> None:
         curves = [row for run in runs for row in run.pop("curves")]
         pd.DataFrame(curves, columns=COLUMNS).to_csv(out_dir / CURVES, index=False)
         write_json(out_dir / RECORD, {"seeds": runs})
+        if args.live:  # the finished training's step: the same bytes on every run
+            write_summary(LiveFiles(out_dir / CURVES, Path(args.live)))
     guard.check(
         args.models_out,
         kept=f" (its trained seeds are kept in {store}/: a run with the inputs they were trained "
@@ -119,6 +126,9 @@ def main() -> None:
     parser.add_argument("models_out", help="directory for seed-<n>.keras, e.g. models/lstm")
     parser.add_argument(
         "curves_out", help="the live learning curves, appended as epochs end (DVC's plot file)"
+    )
+    parser.add_argument(
+        "--live", help="DVC metrics file of the running training's epoch and held-out accuracy"
     )
     parser.add_argument("--backups", default=".train-backups", help="resumable-state directory")
     parser.add_argument(

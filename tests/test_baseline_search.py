@@ -71,20 +71,21 @@ def test_a_baseline_space_is_checked_against_the_baselines_schema(tmp_path):
 
 
 def test_a_baseline_is_cross_validated_as_the_stage_fits_it_once_per_fold():
-    from model_search.cross_validation import cross_validate_baseline, folds
+    from model_search.cross_validation import cross_validate, folds
+    from reuters_rnn.baselines import Baseline
 
     params = parse_params(tiny_with_tfidf(seeds=[1, 2, 3]))
     spec = spec_for(params, "tfidf_logreg", {"C": 100.0, "min_df": 2})
     assert spec.C == 100.0 and spec.min_df == 2 and spec.ngram_max == 1
     arrays = tiny_arrays()
     x, labels = arrays["x_train"], arrays["labels_train"]
-    result = cross_validate_baseline(spec, params, x, labels, 4)
+    result = cross_validate(Baseline(params, "tfidf_logreg", spec), x, labels, 4)
     by_fold = [
-        float((fit_predict(spec, x[t], labels[t], x[h]).argmax(axis=1) == labels[h]).mean())
+        float((fit_predict(spec, x[t], labels[t], x[h])[0].argmax(axis=1) == labels[h]).mean())
         for t, h in folds(len(x), 4)
     ]
-    assert result["fits"] == 4
-    assert result["accuracies"] == by_fold * 3  # one fit per fold, paired with each seed's fits
+    assert result.fits == 4
+    assert result.accuracies == by_fold * 3  # one fit per fold, paired with each seed's fits
     assert min(by_fold) > 0.5  # the toy task is learnable: the folds were scored, not guessed
 
 
@@ -117,14 +118,16 @@ def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
     newswires, stops after `patience` epochs without a better watched loss, and its held-out
     accuracy is the best epoch's."""
     from model_search.cross_validation import cross_validate
+    from reuters_rnn.model_entry import Model
 
     stopping = {"validation_fraction": 0.25, "patience": 2}
     params = parse_params(tiny_with_tfidf(epochs=60, early_stopping=stopping))
     spec = spec_for(params, "swem", {"learning_rate": 0.05})
     arrays = tiny_arrays()
-    result = cross_validate(spec, params, "swem", arrays["x_train"], arrays["labels_train"], 2)
-    assert all(epochs < 60 for epochs in result["epochs"])  # stopped, far before the cap
-    assert len(result["accuracies"]) == 2 and min(result["accuracies"]) > 0.5
+    swem = Model(params, "swem", spec)
+    result = cross_validate(swem, arrays["x_train"], arrays["labels_train"], 2)
+    assert all(epochs < 60 for epochs in result.epochs)  # stopped, far before the cap
+    assert len(result.accuracies) == 2 and min(result.accuracies) > 0.5
 
 
 def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
@@ -284,24 +287,29 @@ def test_a_linear_svm_is_cross_validated_from_cached_features_as_the_stage_fits_
     """The SVM's folds reuse each fold's TF-IDF across settings of C (one matrix per vectorizer
     setting), and score exactly as fitting both steps afresh; the stage reports its accuracy and
     leaves its loss empty (margins are no probabilities)."""
-    from model_search import cross_validation
+    from model_search.cross_validation import cross_validate, folds
+    from reuters_rnn.baselines import Baseline
+    from reuters_rnn.entry import Memo
     from reuters_rnn.specs import TfidfSvmSpec
     from stages.baseline import run_baseline
 
     params = parse_params(tiny_with_tfidf())
     arrays = tiny_arrays()
     x, labels = arrays["x_train"], arrays["labels_train"]
-    cross_validation._FEATURES.clear()
+    memo = Memo()
     for C in (0.1, 10.0):
         spec = TfidfSvmSpec(kind="tfidf_svm", C=C, ngram_max=2)
-        result = cross_validation.cross_validate_baseline(spec, params, x, labels, 4)
+        result = cross_validate(Baseline(params, "svm", spec), x, labels, 4, memo=memo)
         by_fold = [
-            float((fit_predict(spec, x[t], labels[t], x[h]).argmax(axis=1) == labels[h]).mean())
-            for t, h in cross_validation.folds(len(x), 4)
+            float((fit_predict(spec, x[t], labels[t], x[h])[0].argmax(axis=1) == labels[h]).mean())
+            for t, h in folds(len(x), 4)
         ]
-        assert result["accuracies"] == by_fold and min(by_fold) > 0.5
-    assert len(cross_validation._FEATURES) == 4  # 4 folds x 1 vectorizer setting, two C's
-    scores, probabilities = run_baseline(spec, arrays)
+        assert result.accuracies == by_fold and min(by_fold) > 0.5
+    assert len(memo.kept["features"]) == 4  # 4 folds x 1 vectorizer setting, two C's
+    assert len(memo.kept["fit"]) == 8  # each C's 4 folds
+    scores, fit = run_baseline(Baseline(params, "svm", spec), arrays)
+    probabilities = fit.probabilities
+    assert fit.weights > 0 and fit.seconds > 0
     assert scores["loss"] is None and 0.5 < scores["accuracy"] <= 1
-    expected = fit_predict(spec, x, labels, arrays["x_test"])
+    expected, _ = fit_predict(spec, x, labels, arrays["x_test"])
     assert (probabilities == expected).all() and len(probabilities) == len(arrays["x_test"])

@@ -43,13 +43,16 @@ def test_each_seed_averages_that_seeds_trainings_with_every_baseline():
     assert np.allclose(pooled[POOLED].sum(axis=1), 1)
 
 
-def test_an_ensembles_cost_is_its_model_members_trainings_summed():
+def test_an_ensembles_cost_is_its_members_trainings_and_fits_summed():
     facts = {
         m: {"seeds": [{"seed": s, "weights": w, "train_seconds": 10.0 * s} for s in (1, 2)]}
         for m, w in (("a", 100), ("b", 7))
     }
     each = costs(EnsembleSpec(members=("a", "b", "logreg")), (1, 2), facts)
     assert each["2"] == {"weights": 107, "train_seconds": 40.0}
+    logreg = {"logreg": {"accuracy": 0.9, "weights": 1000, "train_seconds": 1.5}}
+    fitted = costs(EnsembleSpec(members=("a", "b", "logreg")), (1, 2), facts, logreg)
+    assert fitted["2"] == {"weights": 1107, "train_seconds": 41.5}
     pooled = costs(EnsembleSpec(members=("a",), seeds="pooled"), (1, 2), facts)
     assert pooled == {POOLED: {"weights": 200, "train_seconds": 30.0}}
 
@@ -80,7 +83,7 @@ def test_a_member_file_that_is_not_the_recorded_one_is_refused_with_the_fix(tmp_
     (baselines / "majority.json").write_text(json.dumps(recorded))
     args = argparse.Namespace(models=models, training=training, baselines=baselines)
     spec = params.ensembles["both"]
-    _, trained, found = read_members(spec, params, args, labels)
+    _, trained, found, _ = read_members(spec, params, args, labels)
     assert set(trained["lstm"]) == {1} and set(found) == {"majority"}
     np.save(models / "majority.probabilities.npy", probabilities())  # another file
     with pytest.raises(
@@ -131,10 +134,10 @@ def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_
     """The search scores an ensemble on the same (seed, fold) fits as its members: a pooled
     ensemble of one seed's model is that model; a member with a model's spec is not fitted
     again; a baseline member's fold fits are the baseline stage's."""
-    from model_search import cross_validation
-    from model_search.cross_validation import HELD_OUT, cross_validate, folds
-    from model_search.ensemble_folds import cross_validate_ensemble
+    from model_search.cross_validation import cross_validate, folds
     from reuters_rnn.baselines import fit_predict
+    from reuters_rnn.entries import of
+    from reuters_rnn.entry import Memo
     from tests.test_baseline_search import tiny_with_tfidf
     from tests.test_search import tiny_arrays
 
@@ -149,27 +152,28 @@ def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_
     params = parse_params(raw)
     arrays = tiny_arrays()
     x, labels = arrays["x_train"], arrays["labels_train"]
-    HELD_OUT.clear()
-    cross_validation.FITTED.clear()
-    swem = cross_validate(params.models["swem"], params, "swem", x, labels, 2)
-    assert len(HELD_OUT) == 4  # 2 seeds x 2 folds
-    twins = cross_validate_ensemble(params.ensembles["twins"], params, x, labels, 2)
-    assert twins["accuracies"] == swem["accuracies"] and len(HELD_OUT) == 4  # nothing refitted
-    mixed = cross_validate_ensemble(params.ensembles["mixed"], params, x, labels, 2)
+    memo = Memo()
+    swem = cross_validate(of(params, "swem"), x, labels, 2, memo=memo)
+    assert len(memo.kept["fit"]) == 4  # 2 seeds x 2 folds
+    swem_runs = [fit.probabilities for fit in memo.kept["fit"].values()]  # seed-major, as fitted
+    twins = cross_validate(of(params, "twins"), x, labels, 2, memo=memo)
+    assert twins.accuracies == swem.accuracies
+    assert len(memo.kept["fit"]) == 4 + 4  # nothing refitted: the ensemble's own 4 fits added
+    mixed = cross_validate(of(params, "mixed"), x, labels, 2, memo=memo)
     splits = folds(len(x), 2)
-    swem_runs = list(HELD_OUT.values())[:4]  # seed-major, as fitted
     expected = []
     for i, (train, held) in enumerate(splits * 2):
-        logreg = fit_predict(params.baselines["tfidf_logreg"], x[train], labels[train], x[held])
+        logreg = fit_predict(params.baselines["tfidf_logreg"], x[train], labels[train], x[held])[0]
         both = (swem_runs[i] + logreg) / 2
         expected.append(float((both.argmax(axis=1) == labels[held]).mean()))
-    assert mixed["accuracies"] == pytest.approx(expected)
-    assert expected != swem["accuracies"] and max(swem["accuracies"]) < 1  # it changes answers
+    assert mixed.accuracies == pytest.approx(expected)
+    assert expected != swem.accuracies and max(swem.accuracies) < 1  # it changes answers
+    assert mixed.fit_seconds > swem.fit_seconds  # its members' fits: swem's and the baseline's
 
     one_seed = parse_params({**raw, "train": {**raw["train"], "seeds": [1]}})
-    own = cross_validate(one_seed.models["swem"], one_seed, "swem", x, labels, 2)
-    alone = cross_validate_ensemble(one_seed.ensembles["alone"], one_seed, x, labels, 2)
-    assert alone["accuracies"] == own["accuracies"]
+    own = cross_validate(of(one_seed, "swem"), x, labels, 2)
+    alone = cross_validate(of(one_seed, "alone"), x, labels, 2)
+    assert alone.accuracies == own.accuracies and alone.fits == 2
 
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model
@@ -179,7 +183,6 @@ def test_a_grid_candidate_naming_an_ensemble_is_scored_on_its_members_fits(tmp_p
     import optuna
     import yaml
 
-    from model_search import cross_validation
     from model_search.objective import objective_for
     from model_search.search_file import load_search, space_identity
     from tests.test_baseline_search import tiny_with_tfidf
@@ -201,11 +204,8 @@ def test_a_grid_candidate_naming_an_ensemble_is_scored_on_its_members_fits(tmp_p
     assert set(identity["models"]) == {"swem", "mixed", "tfidf_logreg"}  # with its members
     arrays = tiny_arrays()
     x, labels = arrays["x_train"], arrays["labels_train"]
-    cross_validation.HELD_OUT.clear()
-    cross_validation.FITTED.clear()
     objective = objective_for(params, search, search.spaces["ens"], x, labels)
     trial = optuna.trial.FixedTrial({"candidate": "mixed"})
     score = objective(trial)
     assert trial.user_attrs["model"] == "mixed" and len(trial.user_attrs["accuracies"]) == 2
-    assert len(cross_validation.HELD_OUT) == 4  # swem's 2 folds x 1 seed, the baseline's 2 folds
     assert score == pytest.approx(sum(trial.user_attrs["accuracies"]) / 2)

@@ -67,7 +67,7 @@ def test_a_diverged_training_fails_the_stage_and_records_nothing(reproduced_proj
     # DVC removed the stage's outputs before it ran: the line says so, and its advice, run as
     # printed, brings back the committed ones.
     advice = output.split("the committed ones come back with `")[1].split("`")[0]
-    assert advice == "dvc checkout train@vanilla_rnn"
+    assert advice == "dvc checkout train@vanilla_rnn"  # the live step is in DVC's cache too
     run(["bash", "-c", advice], repo)
     assert not run(["git", "status", "--porcelain", "--", "metrics"], repo).stdout
     assert (repo / "models/vanilla_rnn/seed-1.keras").exists()
@@ -189,6 +189,7 @@ def test_the_sound_seeds_are_stored_when_another_diverges_and_nothing_is_written
         data="data/prepared",
         models_out="models/lstm",
         curves_out="metrics/curves/lstm.csv",
+        live="metrics/live/lstm.json",
         backups=".train-backups",
         store=".train-store",
     )

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from reuters_rnn.dataset import sha256_of
+from reuters_rnn.fetching import FetchError, fetch
 from reuters_rnn.sections import DataParams
-from stages.fetch import FetchError, fetch
 from tests.tiny_project import (
     PROJECT,
     REAL_NPZ,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -37,16 +38,23 @@ def test_prepare_is_cached_and_maxlen_reruns_prepare_not_fetch(project):
     assert np.load(project / "data/prepared/x_train.npy").shape[1:] == (19, 1)
 
 
-def test_one_metrics_file_and_views_a_person_can_read(reproduced_project):
+def test_the_metrics_files_and_views_a_person_can_read(reproduced_project):
+    """The results in one file (the recommended model, then each model's accuracy), and each
+    training's live step in its own (metrics/live/), which a finished run leaves at its end."""
     project = reproduced_project
     shown = json.loads(run([*DVC, "metrics", "show", "--json"], project).stdout)
     files = next(iter(shown.values()))["data"]
-    assert list(files) == ["metrics/report.json"]
-    assert set(files["metrics/report.json"]["data"]) == {"vanilla_rnn", "lstm", "majority"}
+    live = ["metrics/live/vanilla_rnn.json", "metrics/live/lstm.json"]
+    assert sorted(files) == sorted([*live, "metrics/report.json"])
+    report = files["metrics/report.json"]["data"]
+    assert list(report)[:4] == ["recommended", "vanilla_rnn", "lstm", "majority"]
+    assert report["recommended"] in {"vanilla_rnn", "lstm", "majority"}
+    assert all(files[path]["data"]["epoch"] == 2 for path in live)  # the finished step
 
     header = next(csv.reader(io.StringIO(run([*DVC, "exp", "show", "--csv"], project).stdout)))
-    assert header[5:8] == ["vanilla_rnn", "lstm", "majority"]  # then params and deps
-    assert header[8] == "train.epochs"  # the first params column: what experiments change
+    first = header.index("recommended")
+    assert header[first : first + 4] == ["recommended", "vanilla_rnn", "lstm", "majority"]
+    assert header[first + 4] == "train.epochs"  # the first params column: what experiments change
 
     plots = json.loads(run([*DVC, "plots", "show", "--json"], project).stdout)["data"]
     titles = [plot[0]["content"]["title"] for plot in plots.values()]
@@ -76,11 +84,12 @@ def test_changing_lstm_units_reruns_only_lstm_with_progress_and_diff_shows_only_
     }
     diff = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
     rows = [(path, key) for path, metrics in diff.items() for key in metrics]
-    assert rows == [("metrics/report.json", "lstm")], rows
+    assert sorted(rows) == [("metrics/live/lstm.json", "accuracy"), ("metrics/report.json", "lstm")]
     change = diff["metrics/report.json"]["lstm"]
+    assert diff["metrics/live/lstm.json"]["accuracy"]["new"] == change["new"]  # one seed
     assert change["diff"] == pytest.approx(change["new"] - change["old"])  # a number, not "-"
     again = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
-    assert [(p, k) for p, m in again.items() for k in m] == rows  # a stable order
+    assert sorted((p, k) for p, m in again.items() for k in m) == sorted(rows)
     assert "train_seconds" not in json.dumps(diff)
     # `dvc plots diff` draws each revision apart in the summary plot (a row each) and the
     # confusion matrices (a panel each), rendered as DVC's page would, by Vega-Lite.
@@ -122,6 +131,36 @@ def test_the_readme_comparison_fits_120_columns_with_each_experiment_and_its_cha
     lstm = next(line for line in lines if line.startswith("lstm "))
     assert len(re.findall(r"0\.\d{4}", lstm)) == 4, shown  # workspace, HEAD, two experiments
     assert [line.split()[0] for line in lines[-3:]] == ["vanilla_rnn", "lstm", "majority"]
+
+
+def test_a_running_training_shows_its_step_in_dvc_exp_show_before_it_ends(reproduced_project):
+    """During `dvc exp run`, `dvc exp show --json` lists the running experiment with the step
+    every seed of the training has reached and its held-out accuracy (metrics/live/); once
+    done, the step is the last epoch."""
+    project = reproduced_project
+    set_params(project, lambda p: p["models"]["lstm"].update(epochs=200))
+    env = {**ENV, "KERAS_HOME": os.environ["KERAS_HOME"]}
+    running = subprocess.Popen(
+        [*DVC, "exp", "run"], cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    seen = []
+    try:
+        while running.poll() is None and not seen:
+            shown = run([*DVC, "exp", "show", "--json"], project).stdout
+            for row in json.loads(shown):
+                for experiment in row.get("experiments") or []:
+                    if (experiment.get("executor") or {}).get("state") != "running":
+                        continue
+                    metrics = experiment["revs"][0]["data"]["metrics"]
+                    live = metrics.get("metrics/live/lstm.json", {}).get("data", {})
+                    if 0 < live.get("epoch", 0) < 200:
+                        seen.append(live)
+    finally:
+        output = running.communicate(timeout=600)[0].decode()
+    assert running.returncode == 0, output[-3000:]
+    assert seen and 0 <= seen[0]["accuracy"] <= 1, output[-3000:]
+    final = json.loads((project / "metrics/live/lstm.json").read_text())
+    assert final["epoch"] == 200 and set(final) == {"epoch", "accuracy"}
 
 
 def test_params_seen_before_are_restored_by_dvc_without_training(reproduced_project):

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from reuters_rnn.dataset import DataError, sha256_of
+from reuters_rnn.preparing import conflicting_test, facts, pad, prepare, read_raw, split_like_keras
 from reuters_rnn.sections import DataParams
-from stages.prepare import facts, pad, prepare, read_raw, split_like_keras
 from tests.tiny_project import REAL_NPZ, needs_real_data, write_synthetic_npz
 
 
@@ -68,10 +68,31 @@ def test_train_and_test_share_one_length_and_labels_are_one_hot(tmp_path):
     assert arrays["x_train"].max() < 300  # num_words: rarer ids became the OOV id 2
 
 
+def test_a_test_newswire_whose_text_training_holds_under_another_label_is_named():
+    """The noise floor: a test text that the training split holds under another label (after
+    Keras's shuffle and filter; every word kept, so rare words still tell texts apart)."""
+    xs = [[10 + i, 11 + i] for i in range(60)]
+    labels = np.array([i % 3 for i in range(60)])
+    for i in range(0, 60, 4):  # 15 duplicates of wire 0's text, under labels 0, 1, 2
+        xs[i] = [10, 11]
+    xs[1], xs[2] = [7, 900], [7, 901]  # differ only in words beyond num_words: not identical
+    data = data_params(maxlen=None, test_split=0.3, num_words=100)
+    found = conflicting_test(xs, labels, data)
+    every_word = data.model_copy(update={"num_words": 10**9})
+    train, train_labels, x_test, l_test = split_like_keras(xs, labels, every_word)
+    expected = [
+        i
+        for i, (text, label) in enumerate(zip(x_test, l_test, strict=True))
+        if any(t == text and tl != label for t, tl in zip(train, train_labels, strict=True))
+    ]
+    assert found == expected and len(found) >= 2
+
+
 def test_facts_count_classes_and_majority_accuracy(tmp_path):
     write_synthetic_npz(tmp_path / "r.npz")
     arrays = prepare(*raw(tmp_path / "r.npz"), data_params())
-    summary = facts(arrays)
+    summary = facts(arrays, [3, 5])
+    assert summary["test_conflicting"] == 2 and summary["test_conflicting_newswires"] == [3, 5]
     majority = summary["majority_class"]
     assert summary["majority_class_test_accuracy"] == round(
         float(np.mean(arrays["labels_test"] == majority)), 4
@@ -143,7 +164,7 @@ def test_real_data_equals_keras_load_data_element_for_element(keras_home):
         s + [0] * (49 - len(s)) for s in keras_split["x_test"]
     ]
     assert set(y_train.tolist()) | set(y_test.tolist()) <= set(range(46))
-    assert facts(arrays)["majority_class_test_accuracy"] == pytest.approx(0.7479, abs=1e-4)
+    assert facts(arrays, [])["majority_class_test_accuracy"] == pytest.approx(0.7479, abs=1e-4)
 
 
 def _npz(path, **arrays):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 
+from reuters_rnn.live import LiveFiles
 from reuters_rnn.progress import (
     Backup,
     EpochLog,
@@ -131,15 +134,23 @@ def test_live_curves_are_on_disk_when_each_epoch_ends_and_a_resumed_run_repeats_
     ]
     rows = list(restored)
     seen: list[int] = []
-    probe = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: seen.append(len(pd.read_csv(curves)))
-    )
+    summaries: list[dict] = []
+    summary = curves.with_name("live.json")
+
+    def probe_files(epoch, logs):
+        seen.append(len(pd.read_csv(curves)))
+        summaries.append(json.loads(summary.read_text()))
+
+    probe = keras.callbacks.LambdaCallback(on_epoch_end=probe_files)
     log = EpochLog(None, epochs=4, held_out="test", rows=rows)
-    callbacks = [log, LiveCurves(curves, 3, rows), probe]
+    callbacks = [log, LiveCurves(LiveFiles(curves, summary), 3, rows), probe]
     model.fit(
         x, y, validation_data=(x, y), initial_epoch=2, epochs=4, callbacks=callbacks, verbose=0
     )
     assert seen == [6, 8]  # after epoch 3: 2 restored epochs + 1, two rows each; after epoch 4
+    # The live summary follows: the epoch reached and the last held-out accuracy.
+    assert [s["epoch"] for s in summaries] == [3, 4]
+    assert summaries[-1]["accuracy"] == round(float(rows[-1]["accuracy"]), 4)
     written = pd.read_csv(curves)
     assert list(written.columns) == list(CURVE_COLUMNS) and set(written["seed"]) == {3}
     assert list(zip(written["epoch"], written["split"], strict=True)) == [

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from model_search.cross_validation import cross_validate, folds
+from reuters_rnn.entry import Memo, Split
+from reuters_rnn.model_entry import Model
 from reuters_rnn.params import parse_params
 from reuters_rnn.recipe import WATCHED, Recipe
-from reuters_rnn.training import fit
 from tests.test_search import tiny_arrays
 from tests.tiny_project import tiny_params
 
@@ -26,6 +27,17 @@ SWEM = {
 }
 BIGRU = {"cell": "gru", "units": [2], "embedding_dim": 2, "bidirectional": True, "epochs": 2}
 STOPPING = {"validation_fraction": 0.25, "patience": 1}
+
+
+def record_weights(fit_predict, kept: list):
+    """fit_predict that also keeps a copy of each fit's weights in `kept`."""
+
+    def recorded(*args, **kwargs):
+        fit = fit_predict(*args, **kwargs)
+        kept.append([np.array(w) for w in fit.net.get_weights()])
+        return fit
+
+    return recorded
 
 
 def params_for(model: str, spec: dict, **train):
@@ -53,24 +65,21 @@ def test_a_fold_of_the_search_trains_the_weights_the_train_stage_trains(
     params = params_for(model, spec, **train)
     arrays = tiny_arrays()
     x, labels = arrays["x_train"], arrays["labels_train"]
+    searched, memo = Model(params, model), Memo()
     kept: list[list[np.ndarray]] = []
-    cross_validate(
-        params.models[model],
-        params,
-        model,
-        x,
-        labels,
-        2,
-        fitted=lambda net: kept.append([np.array(w) for w in net.get_weights()]),
-    )
+    searched.fit_predict = record_weights(searched.fit_predict, kept)
+    cross_validate(searched, x, labels, 2, memo=memo)
     train_part, held = folds(len(x), 2)[1]
-    fold = {f"{kind}_train": arrays[f"{kind}_train"][train_part] for kind in ("x", "y", "labels")}
-    fold |= {f"{kind}_test": arrays[f"{kind}_train"][held] for kind in ("x", "y", "labels")}
+    fold = Split(x[train_part], labels[train_part], x[held], labels[held])
     (tmp_path / "backup").mkdir()
-    trained, *_ = fit(params, model, 2, fold, tmp_path / "backup")
+    trained = Model(params, model).fit_predict(fold, 2, watch=True, backup=tmp_path / "backup")
     assert len(kept) == 4  # seed-major: (1, fold 0), (1, fold 1), (2, fold 0), (2, fold 1)
-    for searched, stage in zip(kept[3], trained.get_weights(), strict=True):
-        np.testing.assert_array_equal(searched, stage)
+    for in_search, stage in zip(kept[3], trained.net.get_weights(), strict=True):
+        np.testing.assert_array_equal(in_search, stage)
+    (last_fit,) = [
+        fit for (_, split, seed), fit in memo.kept["fit"].items() if split[-1] == 1 and seed == 2
+    ]
+    assert last_fit.probabilities.tobytes() == trained.probabilities.tobytes()
     assert not np.array_equal(kept[2][0], kept[3][0])  # another fold, other weights
 
 

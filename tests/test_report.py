@@ -1,4 +1,4 @@
-"""report: statistics over seeds, Welch's comparisons, the verdict and the table, on made-up runs.
+"""report: statistics over seeds, the comparisons, the decision and the table, on made-up runs.
 
 The params are the project's defaults with seeds [1, 2, 3] set here, so a different live
 params.yaml changes nothing.
@@ -14,12 +14,13 @@ import pytest
 import yaml
 from scipy import stats
 
+from reuters_rnn.decision import Candidate, decide, pair_tests
 from reuters_rnn.failure import FixableError
 from reuters_rnn.params import parse_params
+from reuters_rnn.reporting import read_model_json, summary_metrics, to_markdown
 from reuters_rnn.resampling import holm, mcnemar, paired_bootstrap
 from reuters_rnn.scoring import METRICS
-from reuters_rnn.statistics import best_vs_baseline, compare, summarize
-from stages.report import read_model_json, summary_metrics, to_markdown
+from reuters_rnn.statistics import compare, summarize
 from tests.tiny_project import PROJECT, published
 
 RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())
@@ -83,40 +84,82 @@ def test_summary_has_mean_std_and_t_interval_per_model():
     assert row["diff_vs_published"] == pytest.approx(0.77 - expected)
 
 
+def candidate(name: str, hits: np.ndarray, weights: int, seconds: float = 1.0) -> Candidate:
+    runs = tuple(str(s) for s in range(1, len(hits) + 1)) if len(hits) > 1 else ("",)
+    return Candidate(name, round(float(hits.mean()), 4), hits, runs, seconds, weights)
+
+
+def all_candidates(correct: dict[str, np.ndarray]) -> list[Candidate]:
+    return [candidate(name, hits, 100 * (i + 1)) for i, (name, hits) in enumerate(correct.items())]
+
+
+def family_of(correct: dict[str, np.ndarray]) -> pd.DataFrame:
+    return pair_tests(all_candidates(correct))
+
+
 def test_comparisons_tell_noise_from_a_real_gap():
-    result = compare(RUNS, PARAMS, CORRECT).set_index("comparison")
+    result = compare(RUNS, PARAMS, CORRECT, family_of(CORRECT)).set_index("comparison")
     assert result.loc["lstm vs vanilla_rnn", "outside_seed_noise"] == "yes"
     assert result.loc["stacked_lstm vs lstm", "outside_seed_noise"] == "no"
-    expected = stats.ttest_ind([0.845, 0.85, 0.855], [0.84, 0.85, 0.86], equal_var=False).pvalue
+    # The same seeds on both sides: the t-test is paired by seed (an ensemble's seed s holds its
+    # members' seed s), not Welch's.
+    expected = stats.ttest_rel([0.845, 0.85, 0.855], [0.84, 0.85, 0.86]).pvalue
+    assert result.loc["stacked_lstm vs lstm", "seed test"] == "paired t"
     assert result.loc["stacked_lstm vs lstm", "p_value"] == pytest.approx(expected)
+    # The newswire verdict reads the p Holm-adjusted over every test the report reads.
+    tests = family_of(CORRECT)
+    row = tests[
+        (tests["a"] == "vanilla_rnn") & (tests["b"] == "lstm") & (tests["test"] == "pooled")
+    ]
+    assert result.loc["lstm vs vanilla_rnn", "holm_p"] == row["holm_p"].iloc[0]
+    assert row["holm_p"].iloc[0] >= row["p"].iloc[0]
 
 
-def test_the_verdict_names_the_best_model_the_gap_and_whether_it_is_noise():
-    summary = summarize(RUNS, PARAMS)
-    tfidf = BASELINES.assign(model="tfidf_logreg", accuracy_mean=0.80)
-    verdict = best_vs_baseline(summary, RUNS, tfidf, PARAMS, CORRECT)
-    assert (
-        "**lstm** (0.8500) beats the best baseline **tfidf_logreg** (0.8000) by +0.0500" in verdict
-    )
-    assert "outside seed noise" in verdict and "outside newswire noise" in verdict
-    assert "paired tests over the same 600 newswires" in verdict
-    assert "Holm-adjusted for the 4 models read" in verdict
-    assert re.search(
-        r"As shipped, one trained model per seed .*: p = [0-9.]+, [0-9.]+, [0-9.]+\.", verdict
-    )
-    close = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.849), PARAMS, CORRECT)
-    assert "inside seed noise" in close and "by +0.0010" in close
-    tied = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.85), PARAMS, CORRECT)
-    assert "**lstm** (0.8500) equals the best baseline **tfidf_logreg** (0.8500): " in tied
-    behind = best_vs_baseline(summary, RUNS, tfidf.assign(accuracy_mean=0.855), PARAMS, CORRECT)
-    assert (
-        "**lstm** (0.8500) trails the best baseline **tfidf_logreg** (0.8550) by 0.0050" in behind
-    )
+def test_the_decision_recommends_the_cheapest_candidate_no_other_beats():
+    """A cheap model as accurate as an expensive one is recommended; a cheap one that another
+    beats on the pooled test and on McNemar's for every shipped seed is not."""
+    rng = np.random.default_rng(1)
+    truth = rng.random(2000)
+    strong = np.stack([truth < 0.90 + 0.01 * rng.random(2000) for _ in range(3)])
+    tied = rng.random((1, 2000)) < 0.90  # as accurate, other newswires right
+    weak = np.stack([truth < 0.70 for _ in range(3)])  # right only where strong is right
+    cands = [
+        candidate("strong", strong, 1_000_000),
+        candidate("tied", tied, 5_000),
+        candidate("weak", weak, 10),
+    ]
+    decision = decide(cands, 0.05)
+    assert decision.beaten_by["weak"] == ["strong", "tied"]
+    assert decision.beaten_by["strong"] == [] and decision.beaten_by["tied"] == []
+    assert decision.recommended == "tied"  # the cheaper side of a tie
+    # 3 pairs: each a pooled test; McNemar by seed for strong/weak (3), each run against the
+    # one-run side otherwise (3 + 3): 12 tests, one Holm family.
+    assert len(decision.tests) == 12 and "12 tests" in decision.rule and "3 pairs" in decision.rule
+    assert (decision.tests["holm_p"] == holm(decision.tests["p"])).all()
+    paired_seeds = decision.tests[
+        (decision.tests["a"] == "strong") & (decision.tests["b"] == "weak")
+    ]
+    assert list(paired_seeds["run"]) == ["", "1", "2", "3"]
+    # Make the tie costlier: the strong model is now the cheapest that nothing beats.
+    dearer = decide([cands[0], candidate("tied", tied, 2_000_000), cands[2]], 0.05)
+    assert dearer.recommended == "strong"
 
 
-def test_an_ensemble_is_a_row_of_its_own_kind_and_can_be_the_best():
-    """An ensemble's runs are summarized like a model's, under its kind; the verdict names it
-    when it is the best, and a pooled ensemble (one run) has no spread."""
+def test_one_shipped_seed_that_is_not_better_keeps_a_candidate_standing():
+    """B is better than A only if every shipped seed is: one seed that equals A leaves A standing."""
+    rng = np.random.default_rng(2)
+    a = np.stack([rng.random(2000) < 0.80 for _ in range(3)])
+    b = a.copy()
+    b[:2, np.flatnonzero(~a[0] & ~a[1])[:150]] = True  # seeds 1 and 2 clearly better
+    decision = decide([candidate("a", a, 10), candidate("b", b, 20)], 0.05)
+    seeds = decision.tests[decision.tests["test"] == "mcnemar"]
+    assert (seeds["holm_p"].iloc[:2] < 0.05).all() and seeds["holm_p"].iloc[2] == 1.0
+    assert decision.beaten_by["a"] == [] and decision.recommended == "a"
+
+
+def test_an_ensemble_is_a_row_of_its_own_kind():
+    """An ensemble's runs are summarized like a model's, under its kind; a pooled ensemble (one
+    run) has no spread."""
     runs = pd.concat(
         [RUNS, fake_runs({"swem_tfidf": [0.86, 0.87, 0.88]})]
         + [fake_runs({"swem_seeds": [0.9, 0.9, 0.9]}).head(1).assign(seed="pooled")],
@@ -133,24 +176,25 @@ def test_an_ensemble_is_a_row_of_its_own_kind_and_can_be_the_best():
         "swem_tfidf": RNG.random((3, 600)) < 0.87,
         "swem_seeds": RNG.random((1, 600)) < 0.9,
     }
-    tfidf = BASELINES.assign(model="tfidf_logreg", accuracy_mean=0.80)
-    verdict = best_vs_baseline(summary.reset_index(), runs, tfidf, PARAMS, correct)
-    assert verdict.startswith("Best ensemble: **swem_seeds** (0.9000) beats the best baseline")
-    assert "Holm-adjusted for the 6 models read" in verdict
     table = pd.concat([summary.reset_index(), BASELINES], ignore_index=True)
-    text = to_markdown(table, compare(runs, PARAMS, correct), verdict, PARAMS, "test")
+    table["clean_accuracy_mean"] = 0.9
+    comparisons = compare(runs, PARAMS, correct, family_of(correct))
+    text = to_markdown(table, comparisons, [], PARAMS, "test")
     assert "| ensemble: swem_tfidf " in text and "| lstm " in text
 
 
 def test_markdown_shows_every_model_baseline_and_the_published_numbers():
     table = pd.concat([summarize(RUNS, PARAMS).assign(kind="model"), BASELINES], ignore_index=True)
-    text = to_markdown(table, compare(RUNS, PARAMS, CORRECT), "", PARAMS, "test")
+    table["clean_accuracy_mean"] = [0.75, 0.78, 0.86, 0.86, 0.76]
+    comparisons = compare(RUNS, PARAMS, CORRECT, family_of(CORRECT))
+    text = to_markdown(table, comparisons, [], PARAMS, "test", (600, 10))
+    assert "| 0.7800 " in text and "on the 590 of 600 test newswires" in text
     for name in ACCURACIES:
         assert f"| {name} " in text
     assert "baseline: majority" in text and "0.7479" in text
     assert f"{published()['lstm']:.4f}" in text and "0.7700 ± 0.0200" in text
     assert "nan" not in text and "test accuracy over seeds [1, 2, 3]" in text
-    assert re.search(r"paired 95% CI\s*\|\s*paired_p\s*\|\s*outside_newswire_noise", text)
+    assert re.search(r"paired 95% CI\s*\|\s*paired_p\s*\|\s*holm_p\s*\|\s*outside_newswire", text)
 
 
 def test_the_metrics_file_holds_numbers_means_first_then_spreads():

@@ -242,24 +242,23 @@ def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project)
     """The pruning hook: every epoch's held-out accuracy at step fit * STEPS_PER_FIT + epoch; a
     True answer stops the trial after that epoch, with the fits so far."""
     from model_search.cross_validation import STEPS_PER_FIT, cross_validate, folds, training_split
+    from reuters_rnn.model_entry import Model
 
     params = load_params(search_project / "params.yaml")
     x, labels, _ = training_split(search_project / "data/prepared")
     steps = []
     result = cross_validate(
-        params.models["swem"],
-        params,
-        "swem",
+        Model(params, "swem"),
         x,
         labels,
         2,
         lambda step, accuracy: steps.append((step, accuracy)) or step == STEPS_PER_FIT + 1,
     )
     assert [step for step, _ in steps] == [1, 2, STEPS_PER_FIT + 1]
-    assert result["stopped"] and len(result["accuracies"]) == 2
+    assert result.pruned_at == (2, 1, steps[-1][1]) and len(result.accuracies) == 2
     assert all(0 <= accuracy <= 1 for _, accuracy in steps)
     held = [len(h) for _, h in folds(len(x), 2)]
-    assert held == [80, 80] and result["accuracies"][0] == steps[1][1]
+    assert held == [80, 80] and result.accuracies[0] == steps[1][1]
 
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model

@@ -1,5 +1,6 @@
 """Experiments side by side in a terminal: one column per experiment, one row per model (its
-mean accuracy over seeds), under the params the experiments set differently. `dvc exp show`
+mean accuracy over seeds) after the recommended model, under the params the experiments set
+differently. `dvc exp show`
 gives every param and dependency hash a column of its own, too many for a terminal once the
 project has a dozen models; this reads the same rows (`dvc exp show --json`) and turns them.
 
@@ -56,7 +57,10 @@ def table(rows: list[dict], spreads: bool = False) -> str:
     lines.append("─" * len(lines[0]))
     for metric in metrics:
         values = [row["metrics"].get(metric) for row in rows]
-        shown = ["-" if v is None else f"{v:.4f}" for v in values]
+        shown = [
+            "-" if v is None else f"{v:.4f}" if isinstance(v, int | float) else cut(str(v))
+            for v in values
+        ]
         lines.append(f"{metric:<{label}}" + "".join(f"  {v:>{WIDTH}}" for v in shown))
     return "\n".join(lines)
 
