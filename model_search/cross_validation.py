@@ -21,9 +21,6 @@ from reuters_rnn.dataset import MANIFEST, load_prepared
 from reuters_rnn.entry import Entry, Memo, Split
 
 TRAINING_ARRAYS = ("x_train", "labels_train")
-# Intermediate values are reported at step fit * STEPS_PER_FIT + epoch: the same step means the
-# same fit and epoch in every trial, whatever its number of epochs.
-STEPS_PER_FIT = 100_000
 
 
 def training_split(directory: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
@@ -45,7 +42,7 @@ def folds(n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
 class CrossValidation:
     """A cross-validation's result. `accuracies` has one per (seed, fold), seed-major, so two
     entries' lists pair fit for fit; an unseeded entry's fold (a baseline's, a pooled
-    ensemble's) stands for every seed. `pruned_at`: (fit, epoch, held-out accuracy) where the
+    ensemble's) stands for every seed. `pruned_at`: (fits done, their mean accuracy) where the
     pruner stopped it, None for a complete one."""
 
     accuracies: list[float]
@@ -53,7 +50,7 @@ class CrossValidation:
     epochs: list[int]  # each model fit's epochs (fewer than `epochs` when it stopped early)
     fit_seconds: float
     fits: int
-    pruned_at: tuple[int, int, float] | None = None
+    pruned_at: tuple[int, float] | None = None
 
 
 def data_key(x: np.ndarray, k: int) -> tuple:
@@ -70,36 +67,30 @@ def cross_validate(
     memo: Memo | None = None,
 ) -> CrossValidation:
     """Every (seed, fold) fit of `entry`, each by its own fit_predict (the stage's fit) on the
-    fold's training newswires, scored on the fold's held-out ones. `report(step, accuracy)`
-    sees a model's held-out accuracy after every epoch (step = fit * STEPS_PER_FIT + epoch) and
-    stops the cross-validation when it answers True; `memo` keeps the fits for a later trial
-    (an ensemble's members) and gives back those it holds."""
+    fold's training newswires, scored on the fold's held-out ones. After each fit,
+    `report(fits, mean accuracy so far)` (the trial's intermediate value, the fits its resource)
+    may stop the cross-validation by answering True: a pruner's decision. `memo` keeps the fits
+    for a later trial (an ensemble's members, a setting tried again) and gives back those it
+    holds."""
     data = data_key(x, k)
     accuracies: list[float] = []
     losses: list[float] = []
     epochs: list[int] = []
-    seconds, fits = 0.0, 0
-    seen: list[float] = []  # the held-out accuracies reported, the last one last
+    seconds = 0.0
     for seed in entry.seeds():
         for fold, (train, held) in enumerate(folds(len(x), k)):
             split = Split(x[train], labels[train], x[held], labels[held], (*data, fold))
-            offset = fits * STEPS_PER_FIT
-
-            def step(epoch: int, accuracy: float, offset: int = offset) -> bool:
-                seen.append(accuracy)
-                return report(offset + epoch, accuracy)
-
-            fit = entry.fit_predict(split, seed, memo, step if report and entry.prunable else None)
-            fits += 1
+            fit = entry.fit_predict(split, seed, memo)
             seconds += fit.seconds
-            accuracy = float((fit.probabilities.argmax(axis=1) == labels[held]).mean())
-            accuracies.append(accuracy)
+            accuracies.append(float((fit.probabilities.argmax(axis=1) == labels[held]).mean()))
             if fit.loss is not None:
                 losses.append(fit.loss)
                 epochs.append(fit.epochs_run)
-            if fit.stopped_after is not None:  # pruned after this fit's epoch
-                pruned = (fits, fit.stopped_after, seen[-1])
-                return CrossValidation(accuracies, losses, epochs, seconds, fits, pruned)
+            mean = sum(accuracies) / len(accuracies)
+            if report is not None and report(len(accuracies), mean):
+                pruned = (len(accuracies), mean)
+                return CrossValidation(accuracies, losses, epochs, seconds, len(accuracies), pruned)
+    fits = len(accuracies)
     if not entry.seeded:  # one fit per fold stands for every seed's
         accuracies *= len(entry.params.train.seeds)
     return CrossValidation(accuracies, losses, epochs, seconds, fits)

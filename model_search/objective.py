@@ -74,9 +74,11 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
             trial.report(accuracy, step)
             return trial.should_prune()
 
+        candidate = of(params, model, spec)
+        planned = len(candidate.seeds()) * search.folds
         pruning = space.pruner != "none"
         result = cross_validate(
-            of(params, model, spec), x, labels, search.folds, report if pruning else None, memo
+            candidate, x, labels, search.folds, report if pruning else None, memo
         )
         trial.set_user_attr("accuracies", result.accuracies)
         trial.set_user_attr("fit_seconds", round(result.fit_seconds, 2))
@@ -84,8 +86,8 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
         if result.epochs:
             trial.set_user_attr("epochs_run", result.epochs)
         if result.pruned_at:
-            fit, epoch, accuracy = result.pruned_at
-            trial.set_user_attr("pruned_at", f"fit {fit}, epoch {epoch}: {accuracy:.4f}")
+            fits, accuracy = result.pruned_at
+            trial.set_user_attr("pruned_at", f"fit {fits} of {planned}: {accuracy:.4f}")
             raise optuna.TrialPruned()
         return sum(result.accuracies) / len(result.accuracies)
 

@@ -55,7 +55,7 @@ class Ensemble(Entry):
         """The name of the run a seed gives: the seed's, or POOLED."""
         return POOLED if seed is None else str(seed)
 
-    def _fit(self, split: Split, seed, memo: Memo | None, report, **train) -> Fit:
+    def _fit(self, split: Split, seed, memo: Memo | None, **train) -> Fit:
         seeds = tuple(self.params.train.seeds) if seed is None else (seed,)
         fits: dict[str, dict[int | None, Fit]] = {
             name: {

@@ -13,16 +13,12 @@ reuters_rnn.entries.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from reuters_rnn.params import Params
-
-# (epoch, held-out accuracy) -> stop this fit? (model search's pruner)
-Report = Callable[[int, float], bool]
 
 
 @dataclass(frozen=True)
@@ -48,7 +44,6 @@ class Fit:
     rows: list[dict] = field(default_factory=list)  # the learning curves (a model's)
     loss: float | None = None  # the last epoch's training loss (a model's)
     epochs_run: int | None = None  # epochs this fit ran (a model's; fewer when it stopped)
-    stopped_after: int | None = None  # the epoch after which `report` stopped it
     best_epoch: int | None = None  # under early stopping
     resumed_after: int = 0  # epochs a backup had saved
     ms_per_epoch: float | None = None
@@ -94,7 +89,6 @@ class Entry:
 
     section = ""
     seeded = True  # whether the seed changes its fit
-    prunable = False  # whether a fit reports each epoch (a pruner can stop it)
 
     def __init__(self, params: Params, name: str, spec=None) -> None:
         self.params, self.name = params, name
@@ -112,24 +106,20 @@ class Entry:
         return tuple(self.params.train.seeds) if self.seeded else (None,)
 
     def fit_predict(
-        self,
-        split: Split,
-        seed: int | None,
-        memo: Memo | None = None,
-        report: Report | None = None,
-        **train: Any,
+        self, split: Split, seed: int | None, memo: Memo | None = None, **train: Any
     ) -> Fit:
         """Fit on split's training part with `seed`; the held-out probabilities and the cost.
-        A fit in `memo` is returned as it is; a fit `report` did not stop is put there."""
+        A fit in `memo` is returned as it is, and a new one put there; `train`: what the train
+        stage adds to a model's fit (Model._fit), which the memo never stands in for."""
         key = (self.key, split.key, seed)
-        if memo is not None and report is None and not train:
+        if memo is not None and not train:
             found = memo.get("fit", key)
             if found is not None:
                 return found
-        fit = self._fit(split, seed, memo, report, **train)
-        if memo is not None and fit.stopped_after is None:
+        fit = self._fit(split, seed, memo, **train)
+        if memo is not None:
             memo.put("fit", key, fit)
         return fit
 
-    def _fit(self, split: Split, seed: int | None, memo: Memo | None, report, **train) -> Fit:
+    def _fit(self, split: Split, seed: int | None, memo: Memo | None, **train: Any) -> Fit:
         raise NotImplementedError

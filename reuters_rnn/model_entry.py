@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from reuters_rnn.dataset import NUM_CLASSES
-from reuters_rnn.entry import Entry, Fit, Memo, Report, Split
+from reuters_rnn.entry import Entry, Fit, Memo, Split
 from reuters_rnn.params import Params
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ class Model(Entry):
     bit for bit) without compiling the steps again."""
 
     section = "models"
-    prunable = True
 
     def __init__(self, params: Params, name: str, spec=None) -> None:
         super().__init__(params, name, spec)
@@ -43,13 +42,12 @@ class Model(Entry):
         split: Split,
         seed: int | None,
         memo: Memo | None,
-        report: Report | None,
         watch: bool = False,
         backup: Path | None = None,
         live: LiveFiles | None = None,
         label: str | None = None,
     ) -> Fit:
-        """With `watch` (or `report`), the held-out part is scored each epoch; with `backup`,
+        """With `watch`, the held-out part is scored each epoch; with `backup`,
         the fit resumes from it and saves to it every train.checkpoint_every epochs; with
         `live`, each epoch's rows are appended to its curves and its summary rewritten; with `label`, a progress line."""
         import keras
@@ -63,7 +61,7 @@ class Model(Entry):
             "y_train": eye[split.labels_train],
             "labels_train": split.labels_train,
         }
-        if (watch or report) and split.labels_held is not None:
+        if watch and split.labels_held is not None:
             arrays |= {
                 "x_test": split.x_held,
                 "y_test": eye[split.labels_held],
@@ -85,15 +83,6 @@ class Model(Entry):
         progress, keep_best, callbacks = recipe.callbacks(
             rows, watched if "x_test" in data else None, label, best
         )
-        stopped: list[int] = []
-        if report:
-
-            def watch_epoch(epoch: int, logs: dict) -> None:
-                if report(epoch + 1, float(logs["val_accuracy"])):
-                    stopped.append(epoch + 1)
-                    net.stop_training = True
-
-            callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=watch_epoch))
         if live:
             callbacks.append(LiveCurves(live, seed, rows))
         if backup:
@@ -108,7 +97,6 @@ class Model(Entry):
             rows=progress.rows,
             loss=float(losses[-1]) if losses else None,
             epochs_run=len(losses),
-            stopped_after=stopped[0] if stopped else None,
             best_epoch=keep_best.best_epoch() if keep_best else None,
             resumed_after=done,
             ms_per_epoch=progress.ms_per_epoch(),

@@ -238,27 +238,31 @@ def test_training_split_refuses_changed_arrays(search_project):
 
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model
-def test_cross_validation_reports_each_epoch_and_stops_when_told(search_project):
-    """The pruning hook: every epoch's held-out accuracy at step fit * STEPS_PER_FIT + epoch; a
-    True answer stops the trial after that epoch, with the fits so far."""
-    from model_search.cross_validation import STEPS_PER_FIT, cross_validate, folds, training_split
+def test_cross_validation_reports_each_fit_and_stops_when_told(search_project):
+    """The pruning hook: after each fit, the fits done (the trial's resource) and their mean
+    held-out accuracy (its intermediate value); a True answer stops the trial there, with the
+    fits so far. The memo gives a fit made before back without fitting it again."""
+    from model_search.cross_validation import cross_validate, folds, training_split
+    from reuters_rnn.entry import Memo
     from reuters_rnn.model_entry import Model
 
     params = load_params(search_project / "params.yaml")
     x, labels, _ = training_split(search_project / "data/prepared")
-    steps = []
-    result = cross_validate(
-        Model(params, "swem"),
-        x,
-        labels,
-        2,
-        lambda step, accuracy: steps.append((step, accuracy)) or step == STEPS_PER_FIT + 1,
+    memo, steps = Memo(), []
+    swem = Model(params, "swem")
+    whole = cross_validate(swem, x, labels, 2, lambda f, a: steps.append((f, a)) or False, memo)
+    n = len(params.train.seeds) * 2
+    assert [fits for fits, _ in steps] == list(range(1, n + 1)) and whole.pruned_at is None
+    assert steps[-1][1] == pytest.approx(sum(whole.accuracies) / n)
+    assert len(memo.kept["fit"]) == n
+    first = next(iter(memo.kept["fit"].values())).seconds
+    stopped = cross_validate(swem, x, labels, 2, lambda fits, accuracy: fits == 1, memo)
+    assert (
+        stopped.pruned_at == (1, whole.accuracies[0]) and stopped.accuracies == whole.accuracies[:1]
     )
-    assert [step for step, _ in steps] == [1, 2, STEPS_PER_FIT + 1]
-    assert result.pruned_at == (2, 1, steps[-1][1]) and len(result.accuracies) == 2
-    assert all(0 <= accuracy <= 1 for _, accuracy in steps)
+    assert stopped.fit_seconds == first  # the memo's fit, its cost as measured: not refitted
     held = [len(h) for _, h in folds(len(x), 2)]
-    assert held == [80, 80] and result.accuracies[0] == steps[1][1]
+    assert held == [80, 80]
 
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model
