@@ -33,10 +33,16 @@ def promotion(
     return f"dvc exp run {sets}".strip()
 
 
+def folds_of(study) -> int | None:
+    """The k of the study's k-fold cross-validation (its identity), None if it has none stored."""
+    identity = study.user_attrs.get("identity")
+    return identity.get("folds") if isinstance(identity, dict) else None
+
+
 def from_study(study, complete: list, model: str) -> tuple[str, str, int, dict[str, Any], dict]:
     """The study's name, the best trial's model, number and spec keys, and its comparison."""
     trial = study.best_trial
-    facts = comparison(complete, started_from(study, model))
+    facts = comparison(complete, started_from(study, model), folds_of(study))
     return study.study_name, trial.user_attrs["model"], trial.number, trial.user_attrs["set"], facts
 
 

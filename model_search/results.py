@@ -42,6 +42,7 @@ def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
                 "seconds": round(seconds, 1),
                 "fit_seconds": trial.user_attrs.get("fit_seconds"),
                 "current": bool(trial.user_attrs.get("current")),
+                "pruned_at": trial.user_attrs.get("pruned_at"),
                 **{key: trial.params.get(key) for key in keys},
                 "model": trial.user_attrs.get("model"),
                 "set": settings(trial.user_attrs.get("set", {})),
@@ -93,11 +94,14 @@ def started_from(study: optuna.Study, model: str) -> dict | None:
     return identity["models"].get(model) if isinstance(identity, dict) else None
 
 
-def comparison(complete: list[FrozenTrial], start: dict | None = None) -> dict:
+def comparison(
+    complete: list[FrozenTrial], start: dict | None = None, folds: int | None = None
+) -> dict:
     """The best trial against the current model's trial, over the same fits: the paired t-test's
-    p, and that p Holm-adjusted for every other trial compared with the current model (a search
-    that tries many settings finds one that looks better by chance). `start`: the model's spec
-    when the study began, to tell a reader of the tracked results what "current" meant."""
+    p (with `folds`, Nadeau and Bengio's corrected one: the folds' training parts overlap), and
+    that p Holm-adjusted for every other trial compared with the current model (a search that
+    tries many settings finds one that looks better by chance). `start`: the model's spec when
+    the study began, to tell a reader of the tracked results what "current" meant."""
     best = max(complete, key=lambda t: t.value)
     facts: dict[str, Any] = {"best_trial": best.number, "best_accuracy": round(best.value, 4)}
     if start is not None:
@@ -107,8 +111,8 @@ def comparison(complete: list[FrozenTrial], start: dict | None = None) -> dict:
         return {**facts, "current_trial": None}
     others = [t for t in complete if t.number != current.number]
     reference = distinct_fits(current)
-    p_values = [paired(distinct_fits(t), reference)[1] for t in others]
-    difference, p = paired(distinct_fits(best), reference)
+    p_values = [paired(distinct_fits(t), reference, folds)[1] for t in others]
+    difference, p = paired(distinct_fits(best), reference, folds)
     adjusted = holm(p_values)[others.index(best)] if best in others else 1.0
     return {
         **facts,
@@ -152,13 +156,14 @@ def report(args: argparse.Namespace) -> None:
     }
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     table = trials_table(finished, keys)
-    facts = comparison(complete, started_from(study, space.model))
+    facts = comparison(complete, started_from(study, space.model), search.folds)
     current = next((t for t in complete if t.user_attrs.get("current")), None)
     table["vs_current"], table["p"] = np.nan, np.nan
     for i, trial in enumerate(finished):
         if current is not None and trial.state == TrialState.COMPLETE:
             table.loc[i, ["vs_current", "p"]] = [
-                round(x, 4) for x in paired(distinct_fits(trial), distinct_fits(current))
+                round(x, 4)
+                for x in paired(distinct_fits(trial), distinct_fits(current), search.folds)
             ]
     done = table[table["state"] == "complete"]
     tables = per_value_tables(done, keys, categorical)

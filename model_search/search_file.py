@@ -46,8 +46,7 @@ def _check_values(params: Params, model: str, values: dict, where: str) -> list[
     try:
         spec_for(params, model, values)
     except ParamsError as exc:
-        lines = [line.strip().removeprefix("- ") for line in str(exc).splitlines()[1:-1]]
-        return [f"{where}.{line.removeprefix(f'{named}.')}" for line in lines]
+        return [f"{where}.{problem.removeprefix(f'{named}.')}" for problem in exc.problems]
     return []
 
 

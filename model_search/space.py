@@ -59,6 +59,11 @@ Distribution = Annotated[
 SpaceName = Annotated[StrictStr, Field(pattern=NAME)]
 
 
+# How a space's trials are stopped early (SearchFile.pruning has the settings): a trial's
+# resource is its fits, so "full fidelity" is a trial that ran them all.
+Pruner = Literal["successive_halving", "hyperband", "median", "none"]
+
+
 class TpeSpace(Section):
     """Optuna's TPE sampler over ranges and choices of the model's spec keys."""
 
@@ -66,7 +71,7 @@ class TpeSpace(Section):
     model: SpaceName
     trials: Annotated[StrictInt, Field(ge=1, le=MAX_TRIALS)]
     keys: Annotated[dict[StrictStr, Distribution], Field(min_length=1)]
-    pruner: Literal["median", "none"] = "median"
+    pruner: Pruner = "successive_halving"
     seed: Annotated[StrictInt, Field(ge=0)] = 0
 
 
@@ -77,7 +82,7 @@ class GridSpace(Section):
     sampler: Literal["grid"]
     model: SpaceName
     candidates: Annotated[dict[SpaceName, dict[StrictStr, Any]], Field(min_length=1)]
-    pruner: Literal["median", "none"] = "none"
+    pruner: Pruner = "none"
 
 
 AnySpace = Annotated[
@@ -90,12 +95,17 @@ AnySpace = Annotated[
 ]
 
 
-class MedianPruning(Section):
-    """Optuna's MedianPruner: never before `startup_trials` trials have finished, nor in a trial's
-    first `warmup_epochs` epochs."""
+class Pruning(Section):
+    """How a pruner stops a trial between its fits (each fit reports the mean held-out accuracy
+    of the fits so far). successive_halving and hyperband (Optuna's, reduction_factor 3: a
+    third of the trials reaching a rung go on) first judge after `min_fits` fits; median stops
+    a trial below the median of earlier trials at the same fit, never before `startup_trials`
+    trials have finished nor in a trial's first `warmup_fits` fits."""
 
-    startup_trials: Annotated[StrictInt, Field(ge=0, le=MAX_TRIALS)]
-    warmup_epochs: Annotated[StrictInt, Field(ge=0, le=10_000)]
+    min_fits: Annotated[StrictInt, Field(ge=1, le=1_000)] = 1
+    reduction_factor: Annotated[StrictInt, Field(ge=2, le=10)] = 3
+    startup_trials: Annotated[StrictInt, Field(ge=0, le=MAX_TRIALS)] = 5
+    warmup_fits: Annotated[StrictInt, Field(ge=0, le=1_000)] = 1
 
 
 class SearchFile(Section):
@@ -105,5 +115,5 @@ class SearchFile(Section):
     storage: StrictStr
     heartbeat_seconds: Annotated[StrictInt, Field(ge=1, le=3600)]
     grace_seconds: Annotated[StrictInt, Field(ge=2, le=36000)]
-    median_pruning: MedianPruning
+    pruning: Pruning = Pruning()
     spaces: Annotated[dict[SpaceName, AnySpace], Field(min_length=1)]

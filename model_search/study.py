@@ -27,7 +27,6 @@ from model_search.candidates import current_value, grid_candidates, label
 from model_search.space import GridSpace, SearchError, SearchFile, TpeSpace
 from reuters_rnn.params import Params
 
-DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 RETRIES = 3  # a trial whose worker died is run again at most this many times
 
 
@@ -107,17 +106,29 @@ def open_storage(url: str, search: SearchFile) -> RDBStorage:
 def sampler_for(space: TpeSpace | GridSpace, worker: int) -> optuna.samplers.BaseSampler:
     if isinstance(space, GridSpace):
         return optuna.samplers.GridSampler({"candidate": grid_candidates(space)})
-    # Each worker draws its own random start-up trials (the same seed would repeat them).
-    return optuna.samplers.TPESampler(seed=space.seed + worker, n_startup_trials=10)
+    # Each worker draws its own random start-up trials (the same seed would repeat them); a
+    # running trial counts as a bad one (constant liar), so workers do not all sample alike.
+    return optuna.samplers.TPESampler(
+        seed=space.seed + worker, n_startup_trials=10, constant_liar=True
+    )
 
 
 def pruner_for(space: TpeSpace | GridSpace, search: SearchFile) -> optuna.pruners.BasePruner:
-    if space.pruner == "none":
-        return optuna.pruners.NopPruner()
-    return optuna.pruners.MedianPruner(
-        n_startup_trials=search.median_pruning.startup_trials,
-        n_warmup_steps=search.median_pruning.warmup_epochs,
-    )
+    """The space's pruner, which judges a trial after each fit (model_search.cross_validation)."""
+    pruning = search.pruning
+    if space.pruner == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=pruning.min_fits, reduction_factor=pruning.reduction_factor
+        )
+    if space.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=pruning.min_fits, reduction_factor=pruning.reduction_factor
+        )
+    if space.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=pruning.startup_trials, n_warmup_steps=pruning.warmup_fits
+        )
+    return optuna.pruners.NopPruner()
 
 
 def trial_budget(space: TpeSpace | GridSpace) -> int:
@@ -138,9 +149,13 @@ def open_study(
         load_if_exists=True,
     )
     found = study.user_attrs.get("identity")
-    if found is None or found == legacy_identity(identity):  # new, or stored as text before
+    if (
+        found is None
+        or found == legacy_identity(identity)
+        or comparable(found) == comparable(identity)
+    ):  # new, or stored as text before
         study.set_user_attr("identity", identity)
-    elif found != identity:
+    else:
         raise SearchError(
             f"search: study {name!r} in this storage was scored with other settings (space, "
             "folds, seeds, data or the model in params.yaml changed), so its trials would not "
@@ -149,6 +164,17 @@ def open_study(
             f"{shlex.quote(str(storage.url))}`"
         )
     return study
+
+
+def comparable(identity: dict | str) -> dict | str:
+    """What decides a trial's score: the identity without the space's budget, pruner and seed
+    (a study continues under a larger budget or another pruner)."""
+    if not isinstance(identity, dict):
+        return identity
+    space = {
+        k: v for k, v in identity.get("space", {}).items() if k not in ("trials", "pruner", "seed")
+    }
+    return {**identity, "space": space}
 
 
 def legacy_identity(identity: dict) -> str:
@@ -192,19 +218,19 @@ def state_counts(study: optuna.Study) -> Counter:
     return Counter(trial.state for trial in study.get_trials(deepcopy=False))
 
 
+# What the budget counts: trials at full fidelity (every fit run), and running ones, which may
+# become such; a pruned trial, stopped after a few fits, does not use it.
+BUDGETED = (TrialState.COMPLETE, TrialState.RUNNING)
+
+
 def counted(counts: Counter) -> int:
-    """Trials that use the budget: finished ones and running ones."""
-    return counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] + counts[TrialState.RUNNING]
+    """Trials that use the budget (BUDGETED)."""
+    return sum(counts[state] for state in BUDGETED)
 
 
-def stop_at(budget: int):
-    """Stop a worker's loop once the trials done and running reach the budget."""
-
-    def callback(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if counted(state_counts(study)) >= budget:
-            study.stop()
-
-    return callback
+def stop_at(budget: int) -> optuna.study.MaxTrialsCallback:
+    """Stop a worker's loop once the complete and running trials reach the budget."""
+    return optuna.study.MaxTrialsCallback(budget, states=BUDGETED)
 
 
 def stop_workers(workers: list, storage: RDBStorage, study: optuna.Study) -> None:

@@ -52,7 +52,8 @@ def summary_markdown(
     name: str, model: str, table: pd.DataFrame, facts: dict, header: str, sections=None
 ) -> str:
     """The trials table for people: best first, each with its paired difference from the
-    current model (same fits) and seconds per fit. `sections`: where params.yaml keeps each
+    current model (same fits) and seconds per fit; a pruned trial with the fits it ran and their
+    mean. `sections`: where params.yaml keeps each
     baseline and ensemble (every other name is under models:)."""
     lines = [
         f"# Search `{name}`",
@@ -68,7 +69,8 @@ def summary_markdown(
         where = (sections or {}).get(row.model, "models")
         what = row.set if row.model == model else f"{where}.{row.model} {row.set}"
         lines.append(
-            f"| {row.trial} | {name}{what}{' (current)' if row.current else ''} "
+            f"| {row.trial} | {name}{what}{' (current)' if row.current else ''}"
+            f"{f' (pruned after {row.pruned_at})' if row.state == 'pruned' else ''} "
             f"| {row.accuracy:.4f} ± {row.std:.4f} | {'' if pd.isna(vs) else f'{vs:+.4f}'} "
             f"| {'' if pd.isna(p) else f'{p:.3f}'} | {row.fit_seconds / max(1, row.fits):.1f} |"
         )

@@ -58,7 +58,9 @@ def compare(args: argparse.Namespace) -> None:
             f"({differ} differ), so their trials do not pair"
         )
     best, rival = study.best_trial, other.best_trial
-    difference, p = paired(best.user_attrs["accuracies"], rival.user_attrs["accuracies"])
+    difference, p = paired(
+        best.user_attrs["accuracies"], rival.user_attrs["accuracies"], ours.get("folds")
+    )
     facts = {
         "best": described(study, best),
         "against": described(other, rival),

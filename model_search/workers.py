@@ -21,7 +21,6 @@ from model_search.objective import objective_for
 from model_search.search_file import command_space, space_identity
 from model_search.space import SearchError
 from model_search.study import (
-    DONE,
     counted,
     enqueue_current,
     open_storage,
@@ -47,10 +46,12 @@ class Progress:
     def __init__(self, name: str, study: optuna.Study, budget: int) -> None:
         self.name, self.budget = name, budget
         self.start = time.monotonic()
-        self.done_at_start = len(study.get_trials(deepcopy=False, states=DONE))
+        self.done_at_start = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        self.pruner = type(study.pruner).__name__.removesuffix("Pruner").lower()
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        done = len(study.get_trials(deepcopy=False, states=DONE))
+        done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
         seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
         scores = trial.user_attrs.get("accuracies") or [0.0]
         mean = sum(scores) / len(scores)
@@ -58,7 +59,7 @@ class Progress:
         if trial.state == TrialState.COMPLETE:
             what = f"{mean:.4f} ± {spread:.4f} over {len(scores)} fits"
         elif trial.state == TrialState.PRUNED:
-            what = f"pruned at {trial.user_attrs.get('pruned_at', '?')} (below the median)"
+            what = f"pruned after {trial.user_attrs.get('pruned_at', '?')} ({self.pruner})"
         else:
             what = "failed"
         try:
@@ -69,7 +70,8 @@ class Progress:
         left = max(0, self.budget - done)
         print(
             f"search {self.name}: trial {trial.number} {what} in {minutes(seconds)}; {best}; "
-            f"{done} of {self.budget} done, about {minutes(left * pace)} left",
+            f"{done} of {self.budget} complete ({pruned} pruned), about {minutes(left * pace)} "
+            "left",
             flush=True,
         )
 

@@ -118,7 +118,7 @@ class Baseline(Entry):
     section = "baselines"
     seeded = False
 
-    def _fit(self, split: Split, seed, memo: Memo | None, **train) -> Fit:
+    def _fit(self, split: Split, seed: int | None, memo: Memo | None) -> Fit:
         setting = vectorizer_key(self.spec)
         start = time.perf_counter()
         cached = None

@@ -55,7 +55,7 @@ class Ensemble(Entry):
         """The name of the run a seed gives: the seed's, or POOLED."""
         return POOLED if seed is None else str(seed)
 
-    def _fit(self, split: Split, seed, memo: Memo | None, **train) -> Fit:
+    def _fit(self, split: Split, seed: int | None, memo: Memo | None) -> Fit:
         seeds = tuple(self.params.train.seeds) if seed is None else (seed,)
         fits: dict[str, dict[int | None, Fit]] = {
             name: {
@@ -63,8 +63,8 @@ class Ensemble(Entry):
             }
             for name, member in self.members.items()
         }
-        trained = {
-            name: {s: fit.probabilities for s, fit in runs.items()}
+        trained: dict[str, dict[int, np.ndarray]] = {
+            name: {s: fit.probabilities for s, fit in runs.items() if s is not None}
             for name, runs in fits.items()
             if self.members[name].seeded
         }

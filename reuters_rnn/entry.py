@@ -121,5 +121,6 @@ class Entry:
             memo.put("fit", key, fit)
         return fit
 
-    def _fit(self, split: Split, seed: int | None, memo: Memo | None, **train: Any) -> Fit:
+    def _fit(self, split: Split, seed: int | None, memo: Memo | None) -> Fit:
+        """The entry's own fit (a subclass's); a model's takes the train stage's keywords."""
         raise NotImplementedError

@@ -103,12 +103,13 @@ class InputsGuard:
         self.params_text = self.params_file.read_text()
         self.code = code_hashes()
 
-    def changes(self) -> list[str]:
-        """What changed since the start, limited to what this stage declares in dvc.yaml."""
+    def changes(self) -> tuple[list[str], list[str]]:
+        """What changed since the start, limited to what this stage declares in dvc.yaml: the
+        params (each as `key old → new`) and the code files (`file edited`)."""
         now_text = self.params_file.read_text() if self.params_file.exists() else ""
         now_code = code_hashes()
         if now_text == self.params_text and now_code == self.code:
-            return []
+            return [], []
         before = _flatten(yaml.safe_load(self.params_text) or {})
         try:
             after = _flatten(yaml.safe_load(now_text) or {})
@@ -125,15 +126,14 @@ class InputsGuard:
             code = [c for c in code if c in files]
         missing = object()
         shown = [f"{k} {before.get(k, missing)!r} → {after.get(k, missing)!r}" for k in params]
-        return [s.replace(f"{missing!r}", "(absent)") for s in shown] + [
-            f"{c} edited" for c in code
-        ]
+        return [s.replace(f"{missing!r}", "(absent)") for s in shown], [f"{c} edited" for c in code]
 
     def check(self, *outputs: str | Path, kept: str = "") -> None:
         """Raise InputsChanged if the stage's inputs changed while it ran, removing `outputs`
         (but for a stage that says what it `kept`: train keeps its seeds, which a later run
         reuses only where their fingerprint, params and code included, still matches)."""
-        changed = self.changes()
+        params_changed, code_changed = self.changes()
+        changed = params_changed + code_changed
         if not changed:
             return
         for output in map(Path, outputs if not kept else ()):
@@ -141,7 +141,6 @@ class InputsGuard:
                 shutil.rmtree(output, ignore_errors=True)
             elif output.exists():
                 output.unlink()
-        params_changed = any(" → " in change for change in changed)
         why = (
             " If you did not edit it, another `dvc exp run` in this workspace wrote its -S values "
             "into params.yaml before DVC refused it: run experiments one after another, or queue "

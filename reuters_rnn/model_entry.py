@@ -71,7 +71,7 @@ class Model(Entry):
         start = time.perf_counter()
         keras.utils.set_random_seed(seed)  # before a restore too (recipe.build sets it)
         restored = restore(backup) if backup else None
-        done, rows, best = 0, [], None
+        done, rows, best = 0, list[dict](), None
         if restored:
             net, done, rows, best = restored
             print(f"{label}: resuming after epoch {done}", flush=True)

@@ -137,7 +137,7 @@ BUILDERS: dict[type[ModelSpec], Callable[..., tuple]] = {
 
 
 def build_model(
-    name: str, spec: ModelSpec, sequence_length: int, num_classes: int, num_words: int
+    name: str, spec: ModelSpec, sequence_length: int | None, num_classes: int, num_words: int
 ) -> keras.Model:
     """The spec's family body, then Dense(num_classes) with softmax."""
     inputs, x = BUILDERS[type(spec)](spec, sequence_length, num_words)

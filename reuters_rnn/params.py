@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    BaseModel,
     Field,
     StrictStr,
     ValidationError,
@@ -135,8 +136,12 @@ def _across_sections(raw: dict) -> list[str]:
     """The checks that span sections (Params' model validators), run on the raw values where
     other keys are bad: pydantic runs them only once every key is valid, and a user should see
     every problem in one run. A check whose keys are themselves unreadable is left out."""
-    sections = {"data": DataParams, "train": TrainParams, "report": ReportParams}
-    built = {
+    sections: dict[str, type[BaseModel]] = {
+        "data": DataParams,
+        "train": TrainParams,
+        "report": ReportParams,
+    }
+    built: dict[str, Any] = {
         name: kind.model_construct(**raw[name])
         for name, kind in sections.items()
         if isinstance(raw.get(name), dict)
@@ -149,14 +154,14 @@ def _across_sections(raw: dict) -> list[str]:
     )
     problems = []
     for check in (
-        Params._data_length,
-        Params._buckets_fit_the_length,
-        Params._one_name_one_thing,
-        Params._ensembles_average_probabilities,
-        Params._comparisons_name_models,
+        "_data_length",
+        "_buckets_fit_the_length",
+        "_one_name_one_thing",
+        "_ensembles_average_probabilities",
+        "_comparisons_name_models",
     ):
         try:
-            check(shell)
+            getattr(Params, check)(shell)
         except ValueError as exc:
             problems.append(str(exc))
         except Exception:  # noqa: BLE001 - a check over keys that are bad themselves
@@ -188,7 +193,8 @@ def parse_params(raw: Any, source: str = "params.yaml") -> Params:
         raise ParamsError(
             f"{source} has {len(problems)} problem(s):\n  - {lines}\n"
             f"Fix these keys in {source} and run `dvc repro` again, or go back to the committed "
-            f"file: `git checkout HEAD -- {Path(source).name}`"
+            f"file: `git checkout HEAD -- {Path(source).name}`",
+            problems,
         ) from None
 
 

@@ -6,6 +6,7 @@ mean"). reuters_rnn.params holds the schema; model_search's search file is read 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -17,7 +18,12 @@ from reuters_rnn.specs import BASELINE_KINDS, MODEL_KINDS
 
 
 class ParamsError(FixableError):
-    """params.yaml is unusable; the message lists every problem found."""
+    """params.yaml is unusable; the message lists every problem found, and `problems` holds them
+    as data (one line each: the dotted key, what is wrong), for a caller that names them anew."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -100,7 +106,7 @@ def _schema_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
     return schema if isinstance(schema, type) and issubclass(schema, BaseModel) else None
 
 
-def describe(error: dict, root: type[BaseModel]) -> str:
+def describe(error: Mapping[str, Any], root: type[BaseModel]) -> str:
     """One pydantic error as the line a user reads: the dotted key, what is wrong, a hint."""
     where, kind = _where(error["loc"]), error["type"]
     if kind == "unknown_kind":

@@ -28,7 +28,9 @@ class EpochLog(keras.callbacks.Callback):
     nothing without a label (a search's fold). The loss kept is the cross-entropy of the true
     topics: Keras's loss, or with label smoothing the `cross_entropy` metric compile_model adds."""
 
-    def __init__(self, label: str | None, epochs: int, held_out: str, rows: list[dict]) -> None:
+    def __init__(
+        self, label: str | None, epochs: int, held_out: str | None, rows: list[dict]
+    ) -> None:
         super().__init__()
         self.label, self.epochs, self.held_out, self.rows = label, epochs, held_out, rows
         self.every = float(os.environ.get("PROGRESS_EVERY", 10))
@@ -67,7 +69,7 @@ class EpochLog(keras.callbacks.Callback):
             return
         self.shown = now
         shown = ", ".join(
-            f"{metric.replace('val_', self.held_out + ' ')} {value:.4f}"
+            f"{metric.replace('val_', f'{self.held_out} ')} {value:.4f}"
             for metric, value in logs.items()
         )
         line = f"{self.label}: epoch {epoch + 1}/{self.epochs}: {shown}; {self.pace(epoch, now)}"
@@ -76,7 +78,7 @@ class EpochLog(keras.callbacks.Callback):
     def pace(self, epoch: int, now: float) -> str:
         """ms per epoch and time left, from the epochs after the first: the first one compiles
         the step and can take ten times as long."""
-        after_first = epoch - self.first_epoch
+        after_first = epoch - (self.first_epoch or 0)
         if after_first == 0:
             return f"first epoch (compiling) {now - self.started:.1f} s"
         per_epoch = (now - self.after_first) / after_first
@@ -100,7 +102,7 @@ class KeepBest(keras.callbacks.Callback):
     weights. The best epoch is read off the recorded curves, so a resumed training decides as an
     uninterrupted one would; its weights travel in the backup."""
 
-    def __init__(self, patience: int, held_out: str, rows: list[dict], weights=None) -> None:
+    def __init__(self, patience: int, held_out: str | None, rows: list[dict], weights=None) -> None:
         super().__init__()
         self.patience, self.held_out, self.rows, self.weights = patience, held_out, rows, weights
 

@@ -313,3 +313,57 @@ def test_a_linear_svm_is_cross_validated_from_cached_features_as_the_stage_fits_
     assert scores["loss"] is None and 0.5 < scores["accuracy"] <= 1
     expected, _ = fit_predict(spec, x, labels, arrays["x_test"])
     assert (probabilities == expected).all() and len(probabilities) == len(arrays["x_test"])
+
+
+def test_successive_halving_prunes_after_the_first_fits_and_the_budget_counts_complete_trials():
+    """Each fit reports the running mean to the pruner; successive halving stops the trials that
+    fall behind after their first fit, and the budget (MaxTrialsCallback on complete and running
+    trials) is reached by complete trials only: pruned ones come on top."""
+    from model_search.study import pruner_for, sampler_for, stop_at
+
+    params = parse_params(tiny_with_tfidf())
+    space = {**TFIDF_SPACE, "pruner": "successive_halving", "trials": 4}
+    space["keys"] = {"C": {"low": 0.0001, "high": 100.0, "log": True}}  # weak to strong
+    search = SearchFile.model_validate({**SEARCH, "folds": 4, "spaces": {"tfidf": space}})
+    space = search.spaces["tfidf"]
+    assert isinstance(pruner_for(space, search), optuna.pruners.SuccessiveHalvingPruner)
+    assert sampler_for(space, 0)._constant_liar
+    arrays = tiny_arrays()
+    study = optuna.create_study(
+        direction="maximize", sampler=sampler_for(space, 0), pruner=pruner_for(space, search)
+    )
+    for C in (100.0, 0.0001):  # the toy task is learnt at C = 100, not at 0.0001
+        study.enqueue_trial({"C": C})
+    objective = objective_for(params, search, space, arrays["x_train"], arrays["labels_train"])
+    study.optimize(objective, n_trials=40, callbacks=[stop_at(4)])
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 4
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert study.trials[1].state == optuna.trial.TrialState.PRUNED, study.trials[1]
+    assert all(t.user_attrs["pruned_at"].startswith("fit ") for t in pruned)
+    assert all(max(t.intermediate_values) < 4 for t in pruned)  # stopped before its last fit
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert all(sorted(t.intermediate_values) == [1, 2, 3, 4] for t in complete)
+    # The report shows the pruned trials, each with where it stopped.
+    from model_search.results import trials_table
+    from model_search.summary import summary_markdown
+
+    table = trials_table(study.trials, ["C"]).assign(vs_current=np.nan, p=np.nan)
+    text = summary_markdown("tfidf", "tfidf_logreg", table, {}, "")
+    assert f"(pruned after {pruned[0].user_attrs['pruned_at']})" in text
+    assert pruned[0].user_attrs["pruned_at"].startswith("fit 1 of 4: ")
+
+
+def test_a_study_goes_on_under_a_new_budget_or_pruner_but_not_under_a_new_range(tmp_path):
+    from model_search.study import open_storage, open_study
+
+    search = SearchFile.model_validate({**SEARCH, "spaces": {"tfidf": TFIDF_SPACE}})
+    storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
+    identity = {"space": dict(TFIDF_SPACE), "folds": 2, "data": "ab12"}
+    open_study(storage, "tfidf", search, search.spaces["tfidf"], identity)
+    more = {**identity, "space": {**TFIDF_SPACE, "trials": 30, "pruner": "successive_halving"}}
+    study = open_study(storage, "tfidf", search, search.spaces["tfidf"], more)
+    assert study.user_attrs["identity"]["space"]["trials"] == 30  # recorded as it now runs
+    wider = {**identity, "space": {**TFIDF_SPACE, "keys": {"C": {"low": 0.1, "high": 1e4}}}}
+    with pytest.raises(SearchError, match="scored with other settings"):
+        open_study(storage, "tfidf", search, search.spaces["tfidf"], wider)

@@ -77,7 +77,7 @@ def test_a_whole_set_stage_sees_edits_to_the_code_one_folder_up(monkeypatch):
     watcher = guard.InputsGuard("report")
     edited = {**watcher.code, "stages/report.py": "0" * 64, "stages/train.py": "1" * 64}
     monkeypatch.setattr(guard, "code_hashes", lambda files=None: edited)
-    assert watcher.changes() == ["stages/report.py edited"]
+    assert watcher.changes() == ([], ["stages/report.py edited"])
 
 
 @pytest.mark.parametrize(

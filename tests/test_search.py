@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy
 import yaml
 from optuna.trial import TrialState
+from scipy import stats
 
 from model_search import workers
 from model_search.__main__ import command_line
@@ -46,7 +47,7 @@ SEARCH = {
     "storage": "sqlite:///search/studies.db",
     "heartbeat_seconds": 1,
     "grace_seconds": 3,
-    "median_pruning": {"startup_trials": 5, "warmup_epochs": 5},
+    "pruning": {"startup_trials": 5, "warmup_fits": 1},
     "spaces": {
         "tpe": {
             "model": "swem",
@@ -174,6 +175,13 @@ def test_paired_difference_and_p():
     assert difference == pytest.approx(0.0125)
     assert 0 < p < 0.2
     assert paired(b, b) == (0.0, 1.0)
+    # Over k-fold fits, Nadeau and Bengio's correction: the variance times (1/n + 1/(k - 1)), as
+    # the folds' training parts overlap; a less sure p than the plain paired t-test's.
+    d = np.subtract(a, b)
+    t = d.mean() / np.sqrt((1 / 4 + 1 / (5 - 1)) * d.var(ddof=1))
+    corrected = paired(a, b, folds=5)
+    assert corrected == pytest.approx((0.0125, 2 * stats.t.sf(t, 3)))
+    assert corrected[1] > p
 
 
 def test_promotion_sets_only_what_differs():
