@@ -83,7 +83,7 @@ def cross_validate(
             fit = entry.fit_predict(split, seed, memo)
             seconds += fit.seconds
             accuracies.append(float((fit.probabilities.argmax(axis=1) == labels[held]).mean()))
-            if fit.loss is not None:
+            if fit.loss is not None and fit.epochs_run is not None:  # a model's fit
                 losses.append(fit.loss)
                 epochs.append(fit.epochs_run)
             mean = sum(accuracies) / len(accuracies)

@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 from model_search.candidates import section
 from model_search.space import Choices, GridSpace, SearchError
 from model_search.stored import StudyMissing, load, run_command, stored_study
+from model_search.study import score_of, seconds_of
 from model_search.summary import plots_yaml, summary_markdown
 from reuters_rnn.atomic import atomic_path
 from reuters_rnn.resampling import holm
@@ -31,7 +32,7 @@ def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:
     rows = []
     for trial in trials:
         scores = np.asarray(trial.user_attrs.get("accuracies", []))
-        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        seconds = seconds_of(trial)
         rows.append(
             {
                 "trial": trial.number,
@@ -102,8 +103,8 @@ def comparison(
     that p Holm-adjusted for every other trial compared with the current model (a search that
     tries many settings finds one that looks better by chance). `start`: the model's spec when
     the study began, to tell a reader of the tracked results what "current" meant."""
-    best = max(complete, key=lambda t: t.value)
-    facts: dict[str, Any] = {"best_trial": best.number, "best_accuracy": round(best.value, 4)}
+    best = max(complete, key=score_of)
+    facts: dict[str, Any] = {"best_trial": best.number, "best_accuracy": round(score_of(best), 4)}
     if start is not None:
         facts["started_from"] = start
     current = next((t for t in complete if t.user_attrs.get("current")), None)
@@ -117,7 +118,7 @@ def comparison(
     return {
         **facts,
         "current_trial": current.number,
-        "current_accuracy": round(current.value, 4),
+        "current_accuracy": round(score_of(current), 4),
         "difference": round(difference, 4),
         "p": round(p, 4),
         "p_holm": round(float(adjusted), 4),

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -110,7 +112,7 @@ def _check_distribution(params: Params, model: str, key: str, distribution, at: 
     ]
 
 
-def _describe(error: dict) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     where = ".".join(
         str(part) for part in error["loc"] if part not in ("tpe", "grid", "int", "float", "choices")
     )
@@ -142,10 +144,10 @@ def load_search(path: str | Path, params: Params, space: str | None = None) -> S
     spaces = raw.get("spaces") if isinstance(raw, dict) else None
     for name, value in (spaces if isinstance(spaces, dict) else {}).items():
         try:
-            space = TypeAdapter(AnySpace).validate_python(value)
+            well_formed = TypeAdapter(AnySpace).validate_python(value)
         except ValidationError:
             continue
-        problems += _check_space(params, name, space)
+        problems += _check_space(params, name, well_formed)
     if problems:
         lines = "\n  - ".join(dict.fromkeys(problems))
         raise ParamsError(

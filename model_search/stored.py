@@ -31,14 +31,12 @@ def run_command(args: argparse.Namespace, verb: str = "run") -> str:
 @dataclass(frozen=True)
 class Stored:
     """What a search command works with: params.yaml as the search trains with it, the search
-    file, the space, and the study (None where no storage holds it); with `complete`, the
-    study's complete trials (load)."""
+    file, the space, and the study (None where no storage holds it)."""
 
     params: Any  # reuters_rnn.params.Params
     search: Any  # model_search.space.SearchFile
     space: Any  # TpeSpace | GridSpace
     study: optuna.Study | None
-    complete: tuple[FrozenTrial, ...] = ()
 
 
 def stored_study(args: argparse.Namespace) -> Stored:
@@ -63,13 +61,24 @@ def missing(args: argparse.Namespace) -> StudyMissing:
     )
 
 
-def load(args: argparse.Namespace) -> Stored:
+@dataclass(frozen=True)
+class Loaded:
+    """A study that its storage holds, with its complete trials (load)."""
+
+    params: Any  # reuters_rnn.params.Params
+    search: Any  # model_search.space.SearchFile
+    space: Any  # TpeSpace | GridSpace
+    study: optuna.Study
+    complete: tuple[FrozenTrial, ...]
+
+
+def load(args: argparse.Namespace) -> Loaded:
     """The stored study with its complete trials; StudyMissing where no storage holds the
     study, a SearchError where it has no complete trial."""
     found = stored_study(args)
     if found.study is None:
         raise missing(args)
-    return Stored(
+    return Loaded(
         found.params, found.search, found.space, found.study, tuple(complete_trials(found.study))
     )
 

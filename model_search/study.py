@@ -34,7 +34,7 @@ RETRIES = 3  # a trial whose worker died is run again at most this many times
 LOCK_SECONDS = 120
 
 
-def damaged_storage(path: str | Path, exc: Exception) -> SearchError:
+def damaged_storage(path: str | Path, exc: BaseException | None) -> SearchError:
     """The one line for a SQLite storage that is not a database (or no longer a whole one)."""
     return SearchError(
         f"search: {path} cannot be read ({exc}): the storage is damaged. Move it aside "
@@ -83,7 +83,8 @@ def open_storage(url: str, search: SearchFile) -> RDBStorage:
         if path.exists():
             wait_until_unlocked(path, float(os.environ.get("SEARCH_LOCK_SECONDS") or LOCK_SECONDS))
         kwargs = {"connect_args": {"timeout": 60}}  # several workers write one file
-    for attempt in range(3):
+    attempt = 0
+    while True:
         try:
             return RDBStorage(
                 url,
@@ -101,6 +102,7 @@ def open_storage(url: str, search: SearchFile) -> RDBStorage:
             if attempt == 2:
                 raise
             time.sleep(1 + attempt)
+            attempt += 1
 
 
 def sampler_for(space: TpeSpace | GridSpace, worker: int) -> optuna.samplers.BaseSampler:
@@ -212,6 +214,18 @@ def requeue_interrupted(study: optuna.Study) -> None:
         if lost and setting(trial) is not None and setting(trial) not in covered:
             RetryHeartbeatStaleTrialCallback(max_retry=RETRIES)(study, trial)
             covered.add(setting(trial))
+
+
+def seconds_of(trial: optuna.trial.FrozenTrial) -> float:
+    """How long a finished trial ran."""
+    if trial.datetime_complete is None or trial.datetime_start is None:
+        return 0.0
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
+def score_of(trial: optuna.trial.FrozenTrial) -> float:
+    """A complete trial's value (Optuna types it optional: a pruned trial has none)."""
+    return float("nan") if trial.value is None else float(trial.value)
 
 
 def state_counts(study: optuna.Study) -> Counter:

@@ -16,6 +16,7 @@ import optuna
 from model_search.results import settings
 from model_search.space import SearchError
 from model_search.stored import load
+from model_search.study import score_of
 from reuters_rnn.atomic import write_json
 from reuters_rnn.statistics import paired
 
@@ -41,7 +42,7 @@ def described(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str,
         "trial": trial.number,
         "model": trial.user_attrs.get("model"),
         "set": settings(trial.user_attrs.get("set", {})),
-        "accuracy": round(trial.value, 4),
+        "accuracy": round(score_of(trial), 4),
     }
 
 
@@ -61,9 +62,10 @@ def compare(args: argparse.Namespace) -> None:
     difference, p = paired(
         best.user_attrs["accuracies"], rival.user_attrs["accuracies"], ours.get("folds")
     )
+    ours_best, theirs_best = described(study, best), described(other, rival)
     facts = {
-        "best": described(study, best),
-        "against": described(other, rival),
+        "best": ours_best,
+        "against": theirs_best,
         "difference": round(difference, 4),
         "p": round(p, 4),
         "fits": len(best.user_attrs["accuracies"]),
@@ -72,8 +74,8 @@ def compare(args: argparse.Namespace) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, facts)
     print(
-        f"search {study.study_name}: best trial {best.number} ({facts['best']['accuracy']:.4f}) "
+        f"search {study.study_name}: best trial {best.number} ({ours_best['accuracy']:.4f}) "
         f"against {other.study_name}'s best, trial {rival.number} "
-        f"({facts['against']['accuracy']:.4f}): {difference:+.4f} over the same {facts['fits']} "
+        f"({theirs_best['accuracy']:.4f}): {difference:+.4f} over the same {facts['fits']} "
         f"fits, paired t-test p = {p:.3f}; wrote {out}"
     )

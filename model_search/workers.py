@@ -26,6 +26,7 @@ from model_search.study import (
     open_storage,
     open_study,
     requeue_interrupted,
+    seconds_of,
     state_counts,
     stop_at,
     stop_workers,
@@ -52,7 +53,7 @@ class Progress:
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
-        seconds = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        seconds = seconds_of(trial)
         scores = trial.user_attrs.get("accuracies") or [0.0]
         mean = sum(scores) / len(scores)
         spread = (sum((s - mean) ** 2 for s in scores) / len(scores)) ** 0.5
