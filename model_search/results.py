@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +73,24 @@ def history_table(complete: pd.DataFrame) -> pd.DataFrame:
     return history.assign(best=history["accuracy"].cummax())
 
 
-def per_value_tables(complete: pd.DataFrame, keys: list[str], categorical: set[str]) -> dict:
+def per_value_tables(
+    complete: pd.DataFrame,
+    keys: list[str],
+    categorical: set[str],
+    logarithmic: Collection[str] = (),
+) -> dict:
     """key -> (each complete trial's value and accuracy, the plot template that draws it):
-    choices as rows of points, numbers on an axis."""
+    choices as rows of points (a `null` choice labelled so, not left blank), numbers on an axis
+    (a log one for a range searched on a log scale, as C is)."""
     tables = {}
     for key in keys:
         values = complete[["trial", key, "accuracy"]].rename(columns={key: "value"})
-        tables[key] = (values, "search_choices" if key in categorical else "search_values")
+        if key in categorical:
+            shown = values["value"].astype(object).where(values["value"].notna(), "null")
+            tables[key] = (values.assign(value=shown), "search_choices")
+        else:
+            template = "search_values_log" if key in logarithmic else "search_values"
+            tables[key] = (values, template)
     return tables
 
 
@@ -127,6 +140,30 @@ def comparison(
     }
 
 
+def plots_project(folder: Path) -> None:
+    """Make `folder` (search/) a DVC project of its own, once, so that the searches' plots stay
+    off the pipeline's page (`dvc plots show` skips a folder that is a project of its own) and
+    `cd search && dvc plots show` draws them on a page of their own, with the enclosing
+    project's templates (.dvc/plots, linked) and its offline page."""
+    dvc = folder / ".dvc"
+    if dvc.exists():
+        return
+    found = [p for p in folder.resolve().parents if (p / ".dvc" / "plots").is_dir()]
+    pages = [
+        p / ".dvc" / "plots" / "page.html" for p in found if (p / ".dvc/plots/page.html").exists()
+    ]
+    if not found:
+        return  # not inside a DVC project: nothing to draw the plots with
+    dvc.mkdir(parents=True)
+    (dvc / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    (dvc / "plots").symlink_to(os.path.relpath(found[0] / ".dvc" / "plots", dvc))
+    page = f"[plots]\n    html_template = {os.path.relpath(pages[0], dvc)}\n" if pages else ""
+    (dvc / "config").write_text(
+        "# The searches' plots, on their own page: `dvc plots show` here (model_search.results).\n"
+        f"[core]\n    analytics = false\n    check_update = false\n{page}"
+    )
+
+
 def complete_trials_in(table: Path) -> int:
     """How many complete trials a written report holds (0 for none, or one that cannot be read:
     nothing there to keep)."""
@@ -167,7 +204,8 @@ def report(args: argparse.Namespace) -> None:
                 for x in paired(distinct_fits(trial), distinct_fits(current), search.folds)
             ]
     done = table[table["state"] == "complete"]
-    tables = per_value_tables(done, keys, categorical)
+    logarithmic = {k for k, d in getattr(space, "keys", {}).items() if getattr(d, "log", False)}
+    tables = per_value_tables(done, keys, categorical, logarithmic)
     counts = table["state"].value_counts().to_dict()
     header = (
         f"`{section(params, space.model)}.{space.model}` of params.yaml, {search.folds}-fold "
@@ -184,6 +222,7 @@ def report(args: argparse.Namespace) -> None:
             f"{len(done)}: kept as it is. To replace it with this study's results: "
             f"`{run_command(args, 'report')} --force`"
         )
+    plots_project(out.parent)
     with atomic_path(out, directory=True) as tmp:
         table.to_csv(tmp / "trials.csv", index=False)
         history_table(done).to_csv(tmp / "history.csv", index=False)
@@ -194,7 +233,7 @@ def report(args: argparse.Namespace) -> None:
             summary_markdown(
                 study.study_name,
                 space.model,
-                done,
+                table,
                 facts,
                 header,
                 {name: section(params, name) for name in [*params.baselines, *params.ensembles]},

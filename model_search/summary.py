@@ -63,7 +63,9 @@ def summary_markdown(
         "| trial | settings | CV accuracy | vs current (paired) | p | s/fit |",
         "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
-    for row in table.sort_values("accuracy", ascending=False).itertuples():
+    pruned_last = table.assign(_pruned=table["state"] == "pruned")
+    ordered = pruned_last.sort_values(["_pruned", "accuracy"], ascending=[True, False])
+    for row in ordered.itertuples():
         vs, p = row.vs_current, row.p
         name = f"{row.candidate}: " if "candidate" in table and row.candidate != CURRENT else ""
         where = (sections or {}).get(row.model, "models")

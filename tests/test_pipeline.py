@@ -95,13 +95,18 @@ def test_changing_lstm_units_reruns_only_lstm_with_progress_and_diff_shows_only_
     # confusion matrices (a panel each), rendered as DVC's page would, by Vega-Lite.
     plots = json.loads(run([*DVC, "plots", "diff", "HEAD", "--json"], project).stdout)["data"]
     for title, expected in (
-        ("Held-out accuracy per model", {"lstm · HEAD", "lstm · workspace", "majority · HEAD"}),
-        ("Confusion per model", {"lstm · HEAD", "lstm · workspace", "vanilla_rnn · HEAD"}),
+        ("accuracy", {"lstm · HEAD", "lstm · workspace", "majority · HEAD"}),
+        ("confusion", {"lstm · HEAD", "lstm · workspace", "vanilla_rnn · HEAD"}),
     ):
-        (plot,) = [v for k, v in plots.items() if k.startswith(title)]
+        plot = plots[title]
         svg = vl_convert.vegalite_to_svg(plot[0]["content"])
         labels = set(re.findall(r">([a-z_]+ · [A-Za-z~0-9]+)<", svg))
         assert expected <= labels, (title, labels)
+    # The learning curves take DVC's colour per revision (its anchor): each revision's lines
+    # apart, in the colours DVC (and its VS Code extension) give them.
+    for panel in plots["metrics/curves/lstm.csv"][0]["content"]["vconcat"]:
+        color = panel["encoding"]["color"]
+        assert color["field"] == "rev" and set(color["scale"]["domain"]) == {"HEAD", "workspace"}
 
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
