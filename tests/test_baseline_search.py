@@ -22,22 +22,16 @@ from model_search.search_file import load_search, searched_params
 from model_search.space import SearchError, SearchFile
 from reuters_rnn.baselines import fit_predict
 from reuters_rnn.params import load_params, parse_params
-from tests.test_search import SEARCH, refused, tiny_arrays
-from tests.tiny_project import PROJECT, tiny_params
-
-TFIDF_SPACE = {
-    "model": "tfidf_logreg",
-    "trials": 2,
-    "pruner": "none",
-    "keys": {"C": {"low": 1.0, "high": 100.0, "log": True}, "ngram_max": {"choices": [1, 2]}},
-}
-
-
-def tiny_with_tfidf(**train) -> dict:
-    params = tiny_params("0" * 64, ("swem",))
-    params["baselines"]["tfidf_logreg"] = {"kind": "tfidf_logreg", "C": 10.0, "ngram_max": 1}
-    params["train"].update(train)
-    return params
+from tests.tiny_project import (
+    PROJECT,
+    SEARCH,
+    SEARCH_CMD,
+    TFIDF_SPACE,
+    refused,
+    tiny_arrays,
+    tiny_params,
+    tiny_with_tfidf,
+)
 
 
 def test_whole_set_search_spaces_are_valid_and_take_their_own_seeds():
@@ -189,7 +183,6 @@ def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
     model."""
     import shutil
 
-    from tests.test_search import SEARCH_CMD
     from tests.tiny_project import run
 
     for name in ("params.yaml", "search.yaml"):
@@ -243,7 +236,6 @@ def test_best_never_advises_undoing_a_promotion_and_says_when_params_changed(tmp
     """The study started from 64 dimensions; 128 were promoted since. Its best trial being the one
     it started from, there is nothing to promote (not "set 64 again"); another best trial is
     offered with a note that the current model is no longer the one the trials were compared with."""
-    from tests.test_search import SEARCH_CMD
     from tests.tiny_project import run
 
     tracked_study(tmp_path, best=0, started_dim=64)
@@ -270,7 +262,6 @@ def test_best_never_advises_undoing_a_promotion_and_says_when_params_changed(tmp
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_report_in_a_clone_points_at_the_committed_report_and_keeps_the_study_name(tmp_path):
-    from tests.test_search import SEARCH_CMD
     from tests.tiny_project import run
 
     tracked_study(tmp_path, best=3, started_dim=128)

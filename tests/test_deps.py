@@ -5,6 +5,7 @@ imports the search tool."""
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 import yaml
@@ -112,3 +113,15 @@ def test_every_train_key_that_changes_a_result_is_a_param_of_the_train_stage():
     how_not_what = {"resume", "checkpoint_every"}  # how a training runs, not what it makes
     needed = {f"train.{key}" for key in set(TrainParams.model_fields) - how_not_what}
     assert needed <= declared, f"add to train's params in dvc.yaml: {needed - declared}"
+
+
+def test_test_modules_share_helpers_through_one_module_only():
+    """A test module imports its shared helpers from tests/tiny_project.py (or conftest's
+    fixtures), never from another test module: running one test file never runs another's."""
+    crossing = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted((PROJECT / "tests").glob("test_*.py"))
+        for line in path.read_text().splitlines()
+        if re.match(r"\s*(from tests\.test_\w+ import|import tests\.test_)", line)
+    ]
+    assert not crossing, crossing

@@ -16,7 +16,16 @@ from reuters_rnn.params import parse_params
 from reuters_rnn.sections import EnsembleSpec
 from reuters_rnn.trained import ModelFileError
 from stages.ensemble import costs, read_members
-from tests.tiny_project import DVC, changed_stages, lock, run, set_params
+from tests.tiny_project import (
+    DVC,
+    SEARCH,
+    changed_stages,
+    lock,
+    run,
+    set_params,
+    tiny_arrays,
+    tiny_with_tfidf,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -138,8 +147,6 @@ def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_
     from reuters_rnn.baselines import fit_predict
     from reuters_rnn.entries import of
     from reuters_rnn.entry import Memo
-    from tests.test_baseline_search import tiny_with_tfidf
-    from tests.test_search import tiny_arrays
 
     raw = tiny_with_tfidf(epochs=1, seeds=[1, 2])
     raw["models"]["swem"]["learning_rate"] = 0.0003  # a weak model: the baseline matters
@@ -185,8 +192,6 @@ def test_a_grid_candidate_naming_an_ensemble_is_scored_on_its_members_fits(tmp_p
 
     from model_search.objective import objective_for
     from model_search.search_file import load_search, space_identity
-    from tests.test_baseline_search import tiny_with_tfidf
-    from tests.test_search import SEARCH, tiny_arrays
 
     raw = tiny_with_tfidf(epochs=1, seeds=[1])
     raw["ensembles"] = {"mixed": {"members": ["swem", "tfidf_logreg"]}}

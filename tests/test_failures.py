@@ -15,8 +15,18 @@ import yaml
 
 from reuters_rnn.failure import FixableError
 from reuters_rnn.training import training_failure
-from tests.test_faults import TRAIN_LSTM, start, wait_for_line
-from tests.tiny_project import DVC, commit_all, lock, read_only, run, set_params, stale
+from tests.tiny_project import (
+    DVC,
+    TRAIN_LSTM,
+    commit_all,
+    lock,
+    read_only,
+    run,
+    set_params,
+    stale,
+    start,
+    wait_for_line,
+)
 
 LABEL = "train lstm seed 2"
 VALIDATE = "python -m stages.validate params.yaml data/params.ok"

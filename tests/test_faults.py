@@ -7,52 +7,23 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 
 import pytest
 
-from tests.tiny_project import DVC, ENV, commit_all, lock, run, set_params, stale
+from tests.tiny_project import (
+    DVC,
+    TRAIN_LSTM,
+    commit_all,
+    lock,
+    run,
+    set_params,
+    stale,
+    start,
+    wait_for_line,
+)
 
 pytestmark = pytest.mark.pipeline
-TRAIN_LSTM = [
-    "python",
-    "-m",
-    "stages.train",
-    "lstm",
-    "data/prepared",
-    "models/lstm",
-    "metrics/curves/lstm.csv",
-]
-
-
-def start(cmd, repo) -> subprocess.Popen:
-    env = {**ENV, "KERAS_HOME": os.environ.get("KERAS_HOME", ""), "PYTHONUNBUFFERED": "1"}
-    env["PROGRESS_EVERY"] = "0"  # a progress line every epoch, to kill or edit at a known one
-    return subprocess.Popen(
-        cmd,
-        cwd=repo,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        # As from a terminal: Ctrl-C interrupts (a shell's background job starts with it ignored).
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
-    )
-
-
-def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 180) -> str:
-    """Read the process's output until a line contains `needle`; the lines read so far."""
-    seen, deadline = [], time.monotonic() + timeout
-    for line in proc.stdout:
-        seen.append(line)
-        if needle in line:
-            return "".join(seen)
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    raise AssertionError(f"never saw {needle!r}; output:\n{''.join(seen)[-3000:]}")
 
 
 def kill_after_epoch(repo, epoch: int, target: str = "train@lstm") -> None:

@@ -11,8 +11,7 @@ from reuters_rnn.entry import Memo, Split
 from reuters_rnn.model_entry import Model
 from reuters_rnn.params import parse_params
 from reuters_rnn.recipe import WATCHED, Recipe
-from tests.test_search import tiny_arrays
-from tests.tiny_project import tiny_params
+from tests.tiny_project import tiny_arrays, tiny_params
 
 SWEM = {
     "kind": "pooled_embedding",

@@ -33,55 +33,25 @@ from model_search.results import settings, trials_table
 from model_search.search_file import load_search
 from model_search.space import SearchError
 from model_search.study import open_storage, open_study, requeue_interrupted, stop_workers
-from reuters_rnn.dataset import NUM_CLASSES, DataError, write_prepared
+from reuters_rnn.dataset import DataError, write_prepared
 from reuters_rnn.params import load_params, parse_params
 from reuters_rnn.params_file import ParamsError
 from reuters_rnn.statistics import paired
 from tests.pg_server import BIN, PostgresServer
 from tests.s3_store import free_ports
-from tests.test_faults import start
-from tests.tiny_project import DVC, ENV, PROJECT, read_only, run, tiny_params
-
-SEARCH = {
-    "folds": 2,
-    "storage": "sqlite:///search/studies.db",
-    "heartbeat_seconds": 1,
-    "grace_seconds": 3,
-    "pruning": {"startup_trials": 5, "warmup_fits": 1},
-    "spaces": {
-        "tpe": {
-            "model": "swem",
-            "trials": 3,
-            "keys": {
-                "embedding_dim": {"low": 8, "high": 64, "log": True},
-                "epochs": {"low": 2, "high": 4},
-            },
-        },
-        "grid": {
-            "model": "swem",
-            "sampler": "grid",
-            "candidates": {"max_only": {"pooling": ["max"]}},
-        },
-    },
-}
-SEARCH_CMD = [sys.executable, "-m", "model_search"]
-
-
-def tiny_arrays(n: int = 160, steps: int = 29, seed: int = 0) -> dict[str, np.ndarray]:
-    """Prepared arrays of a learnable toy task: each of 4 topics prefers its own band of ids."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for split in ("train", "test"):
-        labels = rng.integers(0, 4, size=n)
-        ids = np.where(
-            rng.random((n, steps)) < 0.6,
-            10 + 20 * labels[:, None] + rng.integers(0, 20, (n, steps)),
-            rng.integers(3, 300, (n, steps)),
-        )
-        arrays[f"x_{split}"] = ids[..., None].astype("float32")
-        arrays[f"labels_{split}"] = labels
-        arrays[f"y_{split}"] = np.eye(NUM_CLASSES, dtype="float32")[labels]
-    return arrays
+from tests.tiny_project import (
+    DVC,
+    ENV,
+    PROJECT,
+    SEARCH,
+    SEARCH_CMD,
+    read_only,
+    refused,
+    run,
+    start,
+    tiny_arrays,
+    tiny_params,
+)
 
 
 @pytest.fixture
@@ -157,16 +127,6 @@ def test_bad_search_file_names_every_problem_at_once(tmp_path):
         "spaces.b.model: 'nope' is not a model, baseline or ensemble in params.yaml",
         "spaces.c.candidates.y.units.0: 0 is not allowed",
     )
-
-
-def refused(search: dict, params, tmp_path: Path, *messages: str) -> None:
-    """Loading `search` as search.yaml fails with one error that names every problem."""
-    path = tmp_path / "search.yaml"
-    path.write_text(yaml.safe_dump(search))
-    with pytest.raises(ParamsError) as error:
-        load_search(path, params)
-    missing = [message for message in messages if message not in str(error.value)]
-    assert not missing, f"{missing} not in:\n{error.value}"
 
 
 def test_paired_difference_and_p():

@@ -1,4 +1,5 @@
-"""Tiny projects for the pipeline tests: synthetic Reuters-format data, shrunk params, DVC runs.
+"""Tiny projects for the pipeline tests: synthetic Reuters-format data, shrunk params, DVC runs;
+and the helpers the test modules share (none imports another test module).
 
 The params come from a copy of the project's defaults, shrunk (tiny_params): no test depends on
 what the live params.yaml holds beyond the published models' specs.
@@ -9,7 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +21,9 @@ import numpy as np
 import pytest
 import yaml
 
+from model_search.search_file import load_search
+from reuters_rnn.dataset import NUM_CLASSES
+from reuters_rnn.params_file import ParamsError
 from tools.project_copy import DVC, ENV, PROJECT, copy_project
 
 REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"
@@ -149,3 +156,112 @@ def read_only(folder: Path):
         yield
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+# Shared by several test modules: a search file, toy arrays, a process started as from a
+# terminal.
+TRAIN_LSTM = [
+    "python",
+    "-m",
+    "stages.train",
+    "lstm",
+    "data/prepared",
+    "models/lstm",
+    "metrics/curves/lstm.csv",
+]
+
+
+def start(cmd, repo) -> subprocess.Popen:
+    env = {**ENV, "KERAS_HOME": os.environ.get("KERAS_HOME", ""), "PYTHONUNBUFFERED": "1"}
+    env["PROGRESS_EVERY"] = "0"  # a progress line every epoch, to kill or edit at a known one
+    return subprocess.Popen(
+        cmd,
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        # As from a terminal: Ctrl-C interrupts (a shell's background job starts with it ignored).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+    )
+
+
+def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 180) -> str:
+    """Read the process's output until a line contains `needle`; the lines read so far."""
+    seen, deadline = [], time.monotonic() + timeout
+    for line in proc.stdout:
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise AssertionError(f"never saw {needle!r}; output:\n{''.join(seen)[-3000:]}")
+
+
+SEARCH = {
+    "folds": 2,
+    "storage": "sqlite:///search/studies.db",
+    "heartbeat_seconds": 1,
+    "grace_seconds": 3,
+    "pruning": {"startup_trials": 5, "warmup_fits": 1},
+    "spaces": {
+        "tpe": {
+            "model": "swem",
+            "trials": 3,
+            "keys": {
+                "embedding_dim": {"low": 8, "high": 64, "log": True},
+                "epochs": {"low": 2, "high": 4},
+            },
+        },
+        "grid": {
+            "model": "swem",
+            "sampler": "grid",
+            "candidates": {"max_only": {"pooling": ["max"]}},
+        },
+    },
+}
+SEARCH_CMD = [sys.executable, "-m", "model_search"]
+
+
+def tiny_arrays(n: int = 160, steps: int = 29, seed: int = 0) -> dict[str, np.ndarray]:
+    """Prepared arrays of a learnable toy task: each of 4 topics prefers its own band of ids."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split in ("train", "test"):
+        labels = rng.integers(0, 4, size=n)
+        ids = np.where(
+            rng.random((n, steps)) < 0.6,
+            10 + 20 * labels[:, None] + rng.integers(0, 20, (n, steps)),
+            rng.integers(3, 300, (n, steps)),
+        )
+        arrays[f"x_{split}"] = ids[..., None].astype("float32")
+        arrays[f"labels_{split}"] = labels
+        arrays[f"y_{split}"] = np.eye(NUM_CLASSES, dtype="float32")[labels]
+    return arrays
+
+
+def refused(search: dict, params, tmp_path: Path, *messages: str) -> None:
+    """Loading `search` as search.yaml fails with one error that names every problem."""
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(search))
+    with pytest.raises(ParamsError) as error:
+        load_search(path, params)
+    missing = [message for message in messages if message not in str(error.value)]
+    assert not missing, f"{missing} not in:\n{error.value}"
+
+
+TFIDF_SPACE = {
+    "model": "tfidf_logreg",
+    "trials": 2,
+    "pruner": "none",
+    "keys": {"C": {"low": 1.0, "high": 100.0, "log": True}, "ngram_max": {"choices": [1, 2]}},
+}
+
+
+def tiny_with_tfidf(**train) -> dict:
+    params = tiny_params("0" * 64, ("swem",))
+    params["baselines"]["tfidf_logreg"] = {"kind": "tfidf_logreg", "C": 10.0, "ngram_max": 1}
+    params["train"].update(train)
+    return params
