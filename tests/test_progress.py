@@ -156,3 +156,36 @@ def test_live_curves_are_on_disk_when_each_epoch_ends_and_a_resumed_run_repeats_
     assert list(zip(written["epoch"], written["split"], strict=True)) == [
         (e, s) for e in (1, 2, 3, 4) for s in ("train", "test")
     ]
+
+
+def test_inside_a_dvc_experiment_each_step_signals_dvcs_vs_code_extension(tmp_path, monkeypatch):
+    """As DVCLive does for a queued run: the step written to DVCLIVE_STEP_COMPLETED in the
+    repository the experiment came from ($DVC_ROOT), with the writing process's pid; outside an
+    experiment, no signal."""
+    import os
+
+    from reuters_rnn.live import write_summary
+
+    curves = tmp_path / "curves.csv"
+    pd.DataFrame(
+        [
+            {"seed": s, "epoch": e, "split": split, "accuracy": 0.5 + 0.1 * e, "loss": 1.0}
+            for s in (1, 2)
+            for e in (1, 2, 3)[: 2 + s % 2]  # seed 1 at epoch 3, seed 2 at epoch 2
+            for split in ("train", "test")
+        ]
+    ).to_csv(curves, index=False)
+    files = LiveFiles(curves, tmp_path / "live" / "lstm.json")
+    root = tmp_path / "repo"
+    signal = root / ".dvc/tmp/exps/run/DVCLIVE_STEP_COMPLETED"
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    write_summary(files)
+    assert json.loads(files.summary.read_text()) == {
+        "epoch": 2,
+        "accuracy": round((0.8 + 0.7) / 2, 4),
+    }
+    assert not signal.exists()
+    monkeypatch.setenv("DVC_ROOT", str(root))
+    monkeypatch.setenv("DVC_EXP_NAME", "brave-fox")
+    write_summary(files)
+    assert json.loads(signal.read_text()) == {"pid": os.getpid(), "step": 2}
