@@ -1,5 +1,6 @@
-"""The model search command (`python -m model_search run|report|best <space>`): a tool beside
-the pipeline, not a DVC stage. It reuses the pipeline's library (`reuters_rnn`)."""
+"""The model search command (`reuters-search run|report|best|compare <space>`, also `python -m
+model_search`): a tool beside the pipeline, not a DVC stage. It reuses the pipeline's library
+(`reuters_rnn`): each trial's folds are fitted by the entry's own fit_predict."""
 
 import warnings
 

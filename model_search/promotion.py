@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +22,30 @@ from reuters_rnn.params import Params
 NOISE_P = 0.05
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """What training a trial's settings in the pipeline changes: the params.yaml entry
+    (`where`.`model`) and the keys that differ from it now, and the `dvc exp run` that does it."""
+
+    where: str
+    model: str
+    changed: dict[str, Any]
+
+    @property
+    def command(self) -> str:
+        sets = " ".join(
+            f"-S '{self.where}.{self.model}.{key}={yaml_value(value)}'"
+            for key, value in self.changed.items()
+        )
+        return f"dvc exp run {sets}".strip()
+
+
 def promotion(
     model: str, values: dict[str, Any], current: dict[str, Any], where: str = "models"
-) -> str:
-    """The `dvc exp run` that trains these settings in the pipeline (keys that differ only);
-    `where`: the params.yaml section holding the model (models or baselines)."""
-    changed = {k: v for k, v in values.items() if current.get(k) != v}
-    sets = " ".join(
-        f"-S '{where}.{model}.{key}={yaml_value(value)}'" for key, value in changed.items()
-    )
-    return f"dvc exp run {sets}".strip()
+) -> Promotion:
+    """Training these settings in the pipeline (keys that differ only); `where`: the params.yaml
+    section holding the model (models or baselines)."""
+    return Promotion(where, model, {k: v for k, v in values.items() if current.get(k) != v})
 
 
 def folds_of(study) -> int | None:
@@ -107,14 +122,14 @@ def best(args: argparse.Namespace) -> None:
     if number == facts.get("current_trial"):
         print("The best trial is the model this study started from: nothing to promote.")
         return
-    command = promotion(model, values, current_settings(params, model), where)
-    if command == "dvc exp run" and where == "ensembles":
+    promoted = promotion(model, values, current_settings(params, model), where)
+    if not promoted.changed and where == "ensembles":
         print(
             f"The best is ensembles.{model}, an entry of params.yaml that the pipeline already "
             "trains and scores (metrics/report.md): nothing to promote."
         )
         return
-    if command == "dvc exp run":
+    if not promoted.changed:
         print(f"The current {where}.{model} is the best: nothing to promote.")
         return
     p = facts.get("p_holm", facts.get("p"))
@@ -124,4 +139,4 @@ def best(args: argparse.Namespace) -> None:
             f"The difference is inside seed noise (p = {p:.3f}{corrected}, >= {NOISE_P}): this "
             "search does not support a change. To try it in the pipeline anyway:"
         )
-    print(command)
+    print(promoted.command)

@@ -100,10 +100,10 @@ def test_a_baseline_study_scores_the_current_setting_first_and_promotes_into_bas
     assert all(t.user_attrs["model"] == "tfidf_logreg" for t in study.trials)
     facts = comparison(study.trials)
     assert facts["current_trial"] == 0 and facts["fits"] == 2
-    command = promotion(
+    promoted = promotion(
         "tfidf_logreg", {"C": 31.5, "ngram_max": 1}, {"C": 10.0, "ngram_max": 1}, "baselines"
     )
-    assert command == "dvc exp run -S 'baselines.tfidf_logreg.C=31.5'"
+    assert promoted.command == "dvc exp run -S 'baselines.tfidf_logreg.C=31.5'"
 
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model

@@ -147,11 +147,14 @@ def test_paired_difference_and_p():
 def test_promotion_sets_only_what_differs():
     current = {"embedding_dim": 64, "pooling": ["mean", "max"], "epochs": 30}
     values = {"embedding_dim": 96, "pooling": ["mean", "max"], "epochs": 40}
-    assert promotion("swem", values, current) == (
+    assert promotion("swem", values, current).command == (
         "dvc exp run -S 'models.swem.embedding_dim=96' -S 'models.swem.epochs=40'"
     )
-    command = promotion("swem", {"pooling": ["max"]}, current)
+    promoted = promotion("swem", {"pooling": ["max"]}, current)
+    command = promoted.command
     assert command == "dvc exp run -S 'models.swem.pooling=[max]'"
+    assert promoted.changed == {"pooling": ["max"]}
+    assert not promotion("swem", {"pooling": current["pooling"]}, current).changed
     # What -S hands to params.yaml parses back to the trial's value.
     raw = yaml.safe_load(command.split("=", 1)[1].rstrip("'"))
     params = load_params(PROJECT / "params.yaml").model_dump()
