@@ -23,6 +23,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from model_search.settings import Settings
 from reuters_rnn.dataset import DataError
 from reuters_rnn.failure import NOT_WRITABLE, FixableError
 
@@ -61,7 +62,7 @@ def command_line() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
-    # Every command's namespace has every setting (the search's functions read them by name).
+    # Every command's namespace has every setting: Settings.of reads them all.
     parser.set_defaults(workers=2, trials=None, out=None, against=None, force=False)
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("space", help="a space under `spaces:` in search.yaml")
@@ -103,7 +104,7 @@ def version() -> str:
         return "(not installed)"
 
 
-def run_again(args: argparse.Namespace) -> str:
+def run_again(args: Settings) -> str:
     """The command that continues this run's study: the installed command with every option
     the run was given (another --storage or --study would be another study)."""
     given = ["run", args.space]
@@ -118,7 +119,7 @@ def run_again(args: argparse.Namespace) -> str:
 def main() -> None:
     """The search command's entry point: the one place (with each worker's) that turns a
     FixableError into the line a user reads and a non-zero exit status."""
-    args = command_line().parse_args()
+    args = Settings.of(command_line().parse_args())
     try:
         dispatch(args)
     except FixableError as exc:
@@ -144,7 +145,7 @@ def main() -> None:
         sys.exit(str(damaged_storage(storage_of(args), exc.orig)))
 
 
-def storage_of(args: argparse.Namespace) -> str:
+def storage_of(args: Settings) -> str:
     """The storage a command used: --storage, or the search file's (a SQLite URL as its path)."""
     from reuters_rnn.params_file import read_yaml
 
@@ -152,7 +153,7 @@ def storage_of(args: argparse.Namespace) -> str:
     return url.removeprefix("sqlite:///")
 
 
-def dispatch(args: argparse.Namespace) -> None:
+def dispatch(args: Settings) -> None:
     if args.command == "run":
         from model_search.workers import run
 

@@ -5,7 +5,6 @@ tracked results in search/<study>/ that `report` wrote.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pandas as pd
 
 from model_search.candidates import current_value, entry, section
 from model_search.results import comparison, started_from, yaml_value
+from model_search.settings import Settings
 from model_search.stored import StudyMissing, complete_trials, missing, stored_study
 from reuters_rnn.params import Params
 
@@ -61,7 +61,7 @@ def from_study(study, complete: list, model: str) -> tuple[str, str, int, dict[s
     return study.study_name, trial.user_attrs["model"], trial.number, trial.user_attrs["set"], facts
 
 
-def from_tracked(args: argparse.Namespace) -> tuple:
+def from_tracked(args: Settings) -> tuple:
     """The same, read from search/<study>/ (comparison.json and trials.csv' JSON settings)."""
     name = args.study or args.space
     folder = Path(args.out or f"search/{name}")
@@ -98,7 +98,7 @@ def changed_since(facts: dict, params: Params, model: str) -> str:
     )
 
 
-def best(args: argparse.Namespace) -> None:
+def best(args: Settings) -> None:
     """Print the best trial and the command that trains it in the pipeline, where its test
     accuracy is measured once, after the choice."""
     stored = stored_study(args)

@@ -6,7 +6,6 @@ Files only, no Keras: `report` and `best` run anywhere the storage is reachable.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from collections.abc import Collection
@@ -20,6 +19,7 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from model_search.candidates import section
+from model_search.settings import Settings
 from model_search.space import Choices, GridSpace, SearchError
 from model_search.stored import StudyMissing, load, run_command, stored_study
 from model_search.study import score_of, seconds_of
@@ -173,7 +173,7 @@ def complete_trials_in(table: Path) -> int:
         return 0
 
 
-def report(args: argparse.Namespace) -> None:
+def report(args: Settings) -> None:
     """Write search/<space>/ from the study: trials.csv, history.csv, by_<key>.csv, their
     dvc.yaml plots, comparison.json and summary.md; all at once, or nothing. Where no storage
     holds the study but search/<study>/ does (a fresh clone), it says where to read it."""

@@ -4,7 +4,6 @@ there at all (a fresh clone, a study not run yet), and the command that runs it.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from model_search.search_file import command_space
+from model_search.settings import Settings
 from model_search.space import SearchError
 from model_search.study import open_storage
 
@@ -21,7 +21,7 @@ class StudyMissing(SearchError):
     """No storage holds the study (a fresh clone has no search/studies.db)."""
 
 
-def run_command(args: argparse.Namespace, verb: str = "run") -> str:
+def run_command(args: Settings, verb: str = "run") -> str:
     """The command that runs (starts or continues) the study `args` names, as a user types it;
     or another verb of it (best, report)."""
     study = f" --study {args.study}" if args.study and args.study != args.space else ""
@@ -39,7 +39,7 @@ class Stored:
     study: optuna.Study | None
 
 
-def stored_study(args: argparse.Namespace) -> Stored:
+def stored_study(args: Settings) -> Stored:
     """The space and the study from its storage (study None where no storage holds it: a fresh
     clone, or a study not run yet)."""
     params, search, space = command_space(args)
@@ -54,7 +54,7 @@ def stored_study(args: argparse.Namespace) -> Stored:
     return Stored(params, search, space, study)
 
 
-def missing(args: argparse.Namespace) -> StudyMissing:
+def missing(args: Settings) -> StudyMissing:
     name = args.study or args.space
     return StudyMissing(
         f"search: no study {name!r} in the storage; run `{run_command(args)}` first"
@@ -72,7 +72,7 @@ class Loaded:
     complete: tuple[FrozenTrial, ...]
 
 
-def load(args: argparse.Namespace) -> Loaded:
+def load(args: Settings) -> Loaded:
     """The stored study with its complete trials; StudyMissing where no storage holds the
     study, a SearchError where it has no complete trial."""
     found = stored_study(args)

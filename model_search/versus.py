@@ -7,13 +7,14 @@ Writes search/<study>/versus_<other>.json beside the study's report, and prints 
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from model_search.results import settings
+from model_search.settings import Settings
 from model_search.space import SearchError
 from model_search.stored import load
 from model_search.study import score_of
@@ -46,10 +47,12 @@ def described(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> dict[str,
     }
 
 
-def compare(args: argparse.Namespace) -> None:
+def compare(args: Settings) -> None:
     """The best trial of `space` against the best trial of `--against`, paired."""
     study = load(args).study
-    other_args = argparse.Namespace(**{**vars(args), "space": args.against, "study": None})
+    if args.against is None:
+        raise SearchError("search: compare needs --against <space>")
+    other_args = replace(args, space=args.against, study=None)
     other = load(other_args).study
     ours, theirs = fits_of(study), fits_of(other)
     if ours != theirs:

@@ -4,7 +4,6 @@ Ctrl-C that stops every worker and marks their trials for the next run.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import signal
 import sys
@@ -19,6 +18,7 @@ from optuna.trial import TrialState
 
 from model_search.objective import objective_for
 from model_search.search_file import command_space, space_identity
+from model_search.settings import Settings
 from model_search.space import SearchError
 from model_search.study import (
     counted,
@@ -91,7 +91,7 @@ class Joined:
     labels: Any
 
 
-def join_study(args: argparse.Namespace, worker: int = 0) -> Joined:
+def join_study(args: Settings, worker: int = 0) -> Joined:
     from model_search.cross_validation import training_split
 
     params, search, space = command_space(args)
@@ -102,7 +102,7 @@ def join_study(args: argparse.Namespace, worker: int = 0) -> Joined:
     return Joined(params, search, space, storage, study, x, labels)
 
 
-def work(args: argparse.Namespace, worker: int) -> None:
+def work(args: Settings, worker: int) -> None:
     """One worker: load the training split once, then run trials until the study is done."""
     joined = join_study(args, worker)
     params, search, space, study = joined.params, joined.search, joined.space, joined.study
@@ -125,7 +125,7 @@ def work(args: argparse.Namespace, worker: int) -> None:
             optuna.storages.fail_stale_trials(study)
 
 
-def _worker(args: argparse.Namespace, worker: int) -> None:
+def _worker(args: Settings, worker: int) -> None:
     """A worker process. Ctrl-C reaches the whole process group: the run's process alone acts on
     it (stopping TensorFlow mid-step from inside is not clean), and says it once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -169,7 +169,7 @@ def stops_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace) -> None:
+def run(args: Settings) -> None:
     """Prepare the study (current model first, interrupted trials queued again), then run
     `--workers` worker processes on it, one core each."""
     signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: `kill <pid>` stops a background run

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -19,6 +20,7 @@ from model_search.objective import objective_for
 from model_search.promotion import promotion
 from model_search.results import comparison
 from model_search.search_file import load_search, searched_params
+from model_search.settings import Settings
 from model_search.space import SearchError, SearchFile
 from reuters_rnn.baselines import fit_predict
 from reuters_rnn.params import load_params, parse_params
@@ -129,7 +131,6 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
 ):
     """`compare` pairs the best trial of one study with another's, fit for fit, and refuses
     studies scored on other folds, seeds or data."""
-    import argparse
     import json
 
     from model_search.study import open_storage
@@ -158,14 +159,7 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
                     user_attrs={"accuracies": accuracies, "model": name, "set": {}},
                 )
             )
-    args = argparse.Namespace(
-        space="neural",
-        against="linear",
-        study=None,
-        storage=None,
-        out=None,
-        search_file="search.yaml",
-    )
+    args = Settings("compare", "neural", against="linear")
     compare(args)
     facts = json.loads((tmp_path / "search/neural/versus_linear.json").read_text())
     assert facts["best"]["trial"] == 1 and facts["against"]["trial"] == 0
@@ -173,7 +167,7 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
     assert 0 < facts["p"] < 0.05
     assert "over the same 5 fits, paired t-test" in capsys.readouterr().out
     with pytest.raises(SearchError, match="not scored on the same fits \\(folds differ\\)"):
-        compare(argparse.Namespace(**{**vars(args), "against": "other_folds"}))
+        compare(replace(args, against="other_folds"))
 
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model
