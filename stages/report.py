@@ -71,7 +71,9 @@ def main() -> None:
         table.to_csv(tmp, index=False, float_format="%.4f")
     with atomic_path(outputs[1]) as tmp:
         tmp.write_text(markdown)
-    write_json(outputs[2], {"recommended": decision.recommended, **summary_metrics(table)})
+    # A number, as DVC diffs only numbers: `recommended.<model>: 1` (a new answer shows in
+    # `dvc metrics diff` as one key gone, another come).
+    write_json(outputs[2], {"recommended": {decision.recommended: 1}, **summary_metrics(table)})
     with atomic_path(outputs[3]) as tmp:
         decision.tests.to_csv(tmp, index=False, float_format="%.6g")
     guard.check(*outputs)

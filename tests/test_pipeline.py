@@ -48,12 +48,13 @@ def test_the_metrics_files_and_views_a_person_can_read(reproduced_project):
     assert sorted(files) == sorted([*live, "metrics/report.json"])
     report = files["metrics/report.json"]["data"]
     assert list(report)[:4] == ["recommended", "vanilla_rnn", "lstm", "majority"]
-    assert report["recommended"] in {"vanilla_rnn", "lstm", "majority"}
+    (chosen,) = report["recommended"]  # a number, which DVC diffs: {"<model>": 1}
+    assert chosen in {"vanilla_rnn", "lstm", "majority"} and report["recommended"][chosen] == 1
     assert all(files[path]["data"]["epoch"] == 2 for path in live)  # the finished step
 
     header = next(csv.reader(io.StringIO(run([*DVC, "exp", "show", "--csv"], project).stdout)))
-    first = header.index("recommended")
-    assert header[first : first + 4] == ["recommended", "vanilla_rnn", "lstm", "majority"]
+    first = header.index(f"recommended.{chosen}")
+    assert header[first : first + 4] == [f"recommended.{chosen}", "vanilla_rnn", "lstm", "majority"]
     assert header[first + 4] == "train.epochs"  # the first params column: what experiments change
 
     plots = json.loads(run([*DVC, "plots", "show", "--json"], project).stdout)["data"]
