@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reuters_rnn.backend import import_keras, use_backend  # noqa: E402
+from reuters_rnn.plumbing.backend import import_keras, use_backend  # noqa: E402
 
 PUBLISHED = ["vanilla_rnn", "stacked_vanilla_rnn", "lstm", "stacked_lstm"]
 GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}  # weight blocks per recurrent cell
@@ -86,10 +86,10 @@ def main() -> None:
         parser.error("--callbacks logs held-out curves: it needs the validation data")
     use_backend(args.backend, threads=args.threads)
     keras = import_keras()
-    from reuters_rnn.dataset import NUM_CLASSES, load_prepared
-    from reuters_rnn.models import build_model, compile_model, model_inputs
-    from reuters_rnn.params import load_params
-    from reuters_rnn.progress import Backup, EpochLog
+    from reuters_rnn.data.dataset import NUM_CLASSES, load_prepared
+    from reuters_rnn.fit.models import build_model, compile_model, model_inputs
+    from reuters_rnn.fit.progress import Backup, EpochLog
+    from reuters_rnn.schema.params import load_params
 
     params, arrays = load_params(), load_prepared(args.data)
     steps = math.ceil(len(arrays["x_train"]) / params.train.batch_size)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reuters_rnn.backend import import_keras, use_backend  # noqa: E402
-from reuters_rnn.params import load_params  # noqa: E402
+from reuters_rnn.plumbing.backend import import_keras, use_backend  # noqa: E402
+from reuters_rnn.schema.params import load_params  # noqa: E402
 
 PARAMS = Path(__file__).resolve().parents[1] / "whole_set" / "params.yaml"
 
@@ -28,8 +28,8 @@ PARAMS = Path(__file__).resolve().parents[1] / "whole_set" / "params.yaml"
 def epoch_seconds(params, name: str, arrays: dict, buckets: tuple[int, ...], epochs: int):
     """(first epoch s, mean s of the others, last train accuracy) for one way of batching."""
     keras = import_keras()
-    from reuters_rnn.batching import LengthBuckets
-    from reuters_rnn.models import build_model, compile_model, model_inputs
+    from reuters_rnn.fit.batching import LengthBuckets
+    from reuters_rnn.fit.models import build_model, compile_model, model_inputs
 
     spec, train = params.models[name], params.train
     keras.utils.set_random_seed(1)
@@ -65,9 +65,9 @@ def main() -> None:
     params = load_params(PARAMS)
     use_backend(params.train.backend, threads=1)
     import_keras()
-    from reuters_rnn.batching import lengths
-    from reuters_rnn.fetching import fetch
-    from reuters_rnn.preparing import prepare, read_raw
+    from reuters_rnn.data.fetching import fetch
+    from reuters_rnn.data.preparing import prepare, read_raw
+    from reuters_rnn.fit.batching import lengths
 
     with tempfile.TemporaryDirectory() as tmp:
         raw = fetch(params.data, Path(tmp) / "reuters.npz")

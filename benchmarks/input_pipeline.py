@@ -3,7 +3,7 @@ by model, on TensorFlow: ms per epoch and whether the predictions are the same b
 
 `keras`: model.fit on the arrays, as the pipeline trained before: Keras builds a tf.data input
 pipeline (shuffle, slice, gather, prefetch) for the training split and one for the watched split
-at every epoch. `made once`: the recipe (reuters_rnn.batching.array_batches): Keras's own
+at every epoch. `made once`: the recipe (reuters_rnn.fit.batching.array_batches): Keras's own
 batches, made once, as datasets. With `--xla-function-runtime`, a third column: the recipe with
 XLA's CPU runtime before its thunks (`--xla_cpu_use_thunk_runtime=false`), tried and not kept
 (docs/speed.md). Each (model, variant) trains in a fresh process, one thread, in turns,
@@ -34,14 +34,14 @@ def fit_once(model: str, epochs: int, variant: str, data: str) -> dict:
     """One training in this process (the child's side): ms/epoch after the first, predictions."""
     if variant == "function runtime":
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FUNCTION_RUNTIME}"
-    from reuters_rnn.backend import import_keras, use_backend
-    from reuters_rnn.dataset import holdout, load_prepared
-    from reuters_rnn.params import load_params
+    from reuters_rnn.data.dataset import holdout, load_prepared
+    from reuters_rnn.plumbing.backend import import_keras, use_backend
+    from reuters_rnn.schema.params import load_params
 
     params = load_params()
     use_backend("tensorflow", threads=1)
     keras = import_keras()
-    from reuters_rnn.recipe import Recipe
+    from reuters_rnn.fit.recipe import Recipe
 
     ends: list[float] = []
 
@@ -90,7 +90,7 @@ def main() -> None:
         print(json.dumps(fit_once(args.child[0], args.epochs, args.child[1], args.data)))
         return
     if args.models is None:
-        from reuters_rnn.params import load_params
+        from reuters_rnn.schema.params import load_params
 
         args.models = list(load_params().models)
     variants = ["keras", "made once"] + (["function runtime"] if args.xla_function_runtime else [])

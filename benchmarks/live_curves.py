@@ -1,5 +1,5 @@
 """Live learning curves: what writing each epoch's rows costs, the project's own append
-(reuters_rnn.progress.LiveCurves) against DVCLive's Keras-style logging, per epoch.
+(reuters_rnn.fit.progress.LiveCurves) against DVCLive's Keras-style logging, per epoch.
 
 Both are driven as a training drives them, one epoch's logs at a time (train and held-out
 accuracy and loss), without a model, so only the writing is timed; prints milliseconds per epoch
@@ -20,14 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from reuters_rnn.run_state import CURVE_COLUMNS  # noqa: E402
+from reuters_rnn.fit.run_state import CURVE_COLUMNS  # noqa: E402
 
 LOGS = {"accuracy": 0.81, "loss": 0.62, "val_accuracy": 0.79, "val_loss": 0.71}
 
 
 def own_append(folder: Path, epochs: int) -> float:
     """Seconds for `epochs` epochs of EpochLog rows flushed by LiveCurves."""
-    from reuters_rnn.progress import EpochLog, LiveCurves
+    from reuters_rnn.fit.progress import EpochLog, LiveCurves
 
     curves = folder / "curves.csv"
     pd.DataFrame(columns=CURVE_COLUMNS).to_csv(curves, index=False)

@@ -25,8 +25,8 @@ from model_search.cross_validation import training_split  # noqa: E402
 from model_search.objective import objective_for  # noqa: E402
 from model_search.search_file import load_search, searched_params  # noqa: E402
 from model_search.study import enqueue_current, pruner_for, sampler_for  # noqa: E402
-from reuters_rnn.backend import import_keras, use_backend  # noqa: E402
-from reuters_rnn.params import load_params  # noqa: E402
+from reuters_rnn.plumbing.backend import import_keras, use_backend  # noqa: E402
+from reuters_rnn.schema.params import load_params  # noqa: E402
 
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 

@@ -43,17 +43,17 @@ SETTINGS: dict[str, dict[str, str]] = {
 def child(model: str, seed: int, epochs: int) -> None:
     """One training in this process; prints a JSON line with accuracy, hash and seconds."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from reuters_rnn.backend import import_keras, use_backend
-    from reuters_rnn.params import load_params
+    from reuters_rnn.plumbing.backend import import_keras, use_backend
+    from reuters_rnn.schema.params import load_params
 
     params = load_params()
     use_backend(params.train.backend, threads=1)
     import_keras()
     import numpy as np
 
-    from reuters_rnn.dataset import holdout, load_prepared
-    from reuters_rnn.entry import Split
-    from reuters_rnn.model_entry import Model
+    from reuters_rnn.data.dataset import holdout, load_prepared
+    from reuters_rnn.fit.entry import Split
+    from reuters_rnn.fit.model_entry import Model
 
     spec = params.models[model].model_copy(update={"epochs": epochs})
     params = params.model_copy(update={"models": {**params.models, model: spec}})
@@ -91,7 +91,7 @@ def main() -> None:
         child(args.model, args.seed, args.epochs)
         return
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from reuters_rnn.backend import cpu_description
+    from reuters_rnn.plumbing.backend import cpu_description
 
     print(f"{args.model}, seed {args.seed}, {args.epochs} epochs, on {cpu_description()}")
     committed = None

@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from model_search.cross_validation import folds, training_split  # noqa: E402
-from reuters_rnn.baselines import as_documents  # noqa: E402
+from reuters_rnn.fit.baselines import as_documents  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "whole_set" / "data" / "prepared"
 

@@ -24,8 +24,8 @@ from importlib import metadata
 from pathlib import Path
 
 from model_search.settings import Settings
-from reuters_rnn.dataset import DataError
-from reuters_rnn.failure import NOT_WRITABLE, FixableError
+from reuters_rnn.data.dataset import DataError
+from reuters_rnn.plumbing.failure import NOT_WRITABLE, FixableError
 
 
 def positive(text: str) -> int:
@@ -147,7 +147,7 @@ def main() -> None:
 
 def storage_of(args: Settings) -> str:
     """The storage a command used: --storage, or the search file's (a SQLite URL as its path)."""
-    from reuters_rnn.params_file import read_yaml
+    from reuters_rnn.schema.params_file import read_yaml
 
     url = args.storage or str(read_yaml(args.search_file).get("storage"))
     return url.removeprefix("sqlite:///")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from reuters_rnn.params import Params, parse_params
-from reuters_rnn.specs import ModelSpec, Section
+from reuters_rnn.schema.params import Params, parse_params
+from reuters_rnn.schema.specs import ModelSpec, Section
 
 if TYPE_CHECKING:
     from model_search.space import GridSpace

@@ -1,7 +1,7 @@
 """The training split alone -> repeated k-fold cross-validation accuracy of one model spec.
 
 The protocol model search scores every trial with: fold k holds out every k-th training newswire,
-each fold is fitted once per seed by the entry's own fit_predict (reuters_rnn.entries), the one
+each fold is fitted once per seed by the entry's own fit_predict (reuters_rnn.fit.entries), the one
 its stage calls: a model built, batched, watched and stopped as `train` does it (under
 train.early_stopping the last part of the fold's training newswires is watched), a baseline
 fitted once per fold, an ensemble averaging its members' fits. Only x_train and labels_train are
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.dataset import MANIFEST, load_prepared
-from reuters_rnn.entry import Entry, Memo, Split
+from reuters_rnn.data.dataset import MANIFEST, load_prepared
+from reuters_rnn.fit.entry import Entry, Memo, Split
 
 TRAINING_ARRAYS = ("x_train", "labels_train")
 

@@ -20,7 +20,7 @@ from model_search.candidates import (
     trained_as,
 )
 from model_search.space import Choices, GridSpace, IntRange, SearchFile
-from reuters_rnn.params import Params
+from reuters_rnn.schema.params import Params
 
 
 def suggest(trial: optuna.Trial, space) -> tuple[str, dict[str, Any]]:
@@ -53,8 +53,8 @@ def objective_for(params: Params, search: SearchFile, space, x, labels):
     worker's memo keeps its fits: an ensemble's trial averages its members' fits from the
     worker's earlier trials, and a trial of a spec the worker fitted before is not refitted."""
     from model_search.cross_validation import cross_validate
-    from reuters_rnn.entries import of
-    from reuters_rnn.entry import Memo
+    from reuters_rnn.fit.entries import of
+    from reuters_rnn.fit.entry import Memo
 
     current = trained_as(entry(params, space.model), params)
     memo = Memo()

@@ -16,7 +16,7 @@ from model_search.candidates import current_value, entry, section
 from model_search.results import comparison, started_from, yaml_value
 from model_search.settings import Settings
 from model_search.stored import StudyMissing, complete_trials, missing, stored_study
-from reuters_rnn.params import Params
+from reuters_rnn.schema.params import Params
 
 # A paired p at or above this: the best trial is not told apart from the current model.
 NOISE_P = 0.05

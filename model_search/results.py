@@ -24,9 +24,9 @@ from model_search.space import Choices, GridSpace, SearchError
 from model_search.stored import StudyMissing, load, run_command, stored_study
 from model_search.study import score_of, seconds_of
 from model_search.summary import plots_yaml, summary_markdown
-from reuters_rnn.atomic import atomic_path
-from reuters_rnn.resampling import holm
-from reuters_rnn.statistics import paired
+from reuters_rnn.evaluation.resampling import holm
+from reuters_rnn.evaluation.statistics import paired
+from reuters_rnn.plumbing.atomic import atomic_path
 
 
 def trials_table(trials: list[FrozenTrial], keys: list[str]) -> pd.DataFrame:

@@ -29,8 +29,8 @@ from model_search.space import (
     SearchFile,
     TpeSpace,
 )
-from reuters_rnn.params import Params, load_params, parse_params
-from reuters_rnn.params_file import ParamsError, read_yaml
+from reuters_rnn.schema.params import Params, load_params, parse_params
+from reuters_rnn.schema.params_file import ParamsError, read_yaml
 
 
 def _check_values(params: Params, model: str, values: dict, where: str) -> list[str]:

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, StrictBool, StrictInt, StrictStr, Tag
 
-from reuters_rnn.failure import FixableError
-from reuters_rnn.specs import NAME, Number, Section
+from reuters_rnn.plumbing.failure import FixableError
+from reuters_rnn.schema.specs import NAME, Number, Section
 
 MAX_TRIALS = 10_000
 

@@ -33,7 +33,7 @@ class Stored:
     """What a search command works with: params.yaml as the search trains with it, the search
     file, the space, and the study (None where no storage holds it)."""
 
-    params: Any  # reuters_rnn.params.Params
+    params: Any  # reuters_rnn.schema.params.Params
     search: Any  # model_search.space.SearchFile
     space: Any  # TpeSpace | GridSpace
     study: optuna.Study | None
@@ -65,7 +65,7 @@ def missing(args: Settings) -> StudyMissing:
 class Loaded:
     """A study that its storage holds, with its complete trials (load)."""
 
-    params: Any  # reuters_rnn.params.Params
+    params: Any  # reuters_rnn.schema.params.Params
     search: Any  # model_search.space.SearchFile
     space: Any  # TpeSpace | GridSpace
     study: optuna.Study

@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 
 from model_search.candidates import current_value, grid_candidates, label
 from model_search.space import GridSpace, SearchError, SearchFile, TpeSpace
-from reuters_rnn.params import Params
+from reuters_rnn.schema.params import Params
 
 RETRIES = 3  # a trial whose worker died is run again at most this many times
 

@@ -18,8 +18,8 @@ from model_search.settings import Settings
 from model_search.space import SearchError
 from model_search.stored import load
 from model_search.study import score_of
-from reuters_rnn.atomic import write_json
-from reuters_rnn.statistics import paired
+from reuters_rnn.evaluation.statistics import paired
+from reuters_rnn.plumbing.atomic import write_json
 
 # What two studies must share for their fits to pair (the rest of the identity is the space).
 SHARED = ("folds", "train", "num_words")

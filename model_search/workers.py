@@ -32,8 +32,8 @@ from model_search.study import (
     stop_workers,
     trial_budget,
 )
-from reuters_rnn.backend import end_process, import_keras, use_backend
-from reuters_rnn.failure import FixableError
+from reuters_rnn.plumbing.backend import end_process, import_keras, use_backend
+from reuters_rnn.plumbing.failure import FixableError
 
 
 def minutes(seconds: float) -> str:

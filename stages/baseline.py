@@ -13,14 +13,13 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.baselines import Baseline, has_probabilities
-from reuters_rnn.dataset import held_out_name, holdout, load_prepared, sha256_of
-from reuters_rnn.entry import Fit, Split
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import load_params
-from reuters_rnn.scoring import score
+from reuters_rnn.data.dataset import held_out_name, holdout, load_prepared, sha256_of
+from reuters_rnn.evaluation.scoring import score
+from reuters_rnn.fit.baselines import Baseline, has_probabilities
+from reuters_rnn.fit.entry import Fit, Split
+from reuters_rnn.plumbing.atomic import atomic_path, write_json
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
 
 
 def run_baseline(baseline: Baseline, arrays: dict[str, np.ndarray]) -> tuple[dict, Fit]:
@@ -41,9 +40,8 @@ def main() -> None:
     parser.add_argument("metrics_out", help="metrics JSON to write")
     parser.add_argument("predictions_out", help="CSV: each newswire's label and predicted topic")
     parser.add_argument("probabilities_out", help=".npy: each newswire's topic probabilities")
-    args = parser.parse_args()
-    params = load_params()
-    guard = InputsGuard(f"baseline {args.name}")
+    stage = begin(parser, "baseline {name}")
+    args, params = stage.args, stage.params
     arrays = holdout(load_prepared(args.data), params.train.validation_split)
     scores, fit = run_baseline(Baseline(params, args.name), arrays)
     probabilities = fit.probabilities
@@ -61,7 +59,7 @@ def main() -> None:
     with atomic_path(args.predictions_out) as tmp:
         frame = pd.DataFrame({"label": arrays["labels_test"], "predicted": probabilities.argmax(1)})
         frame.to_csv(tmp, index_label="newswire")
-    guard.check(args.metrics_out, args.predictions_out, args.probabilities_out)
+    stage.guard.check(args.metrics_out, args.predictions_out, args.probabilities_out)
     print(f"baseline {args.name}: {metrics}")
 
 

@@ -1,8 +1,8 @@
 """ensemble: its members' held-out probabilities (trained models' seeds, baselines) -> the
 average's metrics and per-newswire predictions, in evaluate's files, scored like a model.
 
-Each member weighs the same (reuters_rnn.ensembling, through the ensemble's fit_predict in
-reuters_rnn.entries): a model member's probabilities are its
+Each member weighs the same (reuters_rnn.fit.ensembling, through the ensemble's fit_predict in
+reuters_rnn.fit.entries): a model member's probabilities are its
 seed's (`seeds: each`, one ensemble per seed, what a team would ship) or the mean of its seeds
 (`seeds: pooled`, one ensemble). A member's file is read only once its sha256 is the one its
 stage recorded.
@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.dataset import held_out_name, holdout, load_prepared
-from reuters_rnn.ensembling import POOLED, Ensemble
-from reuters_rnn.entry import Fit, Memo, Split
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import Params, load_params
-from reuters_rnn.scoring import score
-from reuters_rnn.sections import EnsembleSpec
-from reuters_rnn.trained import ModelFileError, read_probabilities, read_scores
+from reuters_rnn.data.dataset import held_out_name, holdout, load_prepared
+from reuters_rnn.data.trained import ModelFileError, read_probabilities, read_scores
+from reuters_rnn.evaluation.scoring import score
+from reuters_rnn.fit.ensembling import POOLED, Ensemble
+from reuters_rnn.fit.entry import Fit, Memo, Split
+from reuters_rnn.plumbing.atomic import atomic_path, write_json
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
+from reuters_rnn.schema.params import Params
+from reuters_rnn.schema.sections import EnsembleSpec
 
 
 def costs(
@@ -107,10 +107,9 @@ def main() -> None:
     parser.add_argument("baselines", help="the folder of the JSON baseline wrote per baseline")
     parser.add_argument("metrics_out", help="metrics JSON to write")
     parser.add_argument("predictions_out", help="CSV: each newswire's label and runs' topics")
-    args = parser.parse_args()
-    params = load_params()
+    stage = begin(parser, "ensemble {name}")
+    args, params = stage.args, stage.params
     spec = params.ensembles[args.name]
-    guard = InputsGuard(f"ensemble {args.name}")
     labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
     training, trained, baselines, records = read_members(spec, params, args, labels)
     averaged = ensemble_of(params, args.name, trained, baselines)
@@ -125,7 +124,7 @@ def main() -> None:
     topics = {f"seed-{run}": p.argmax(axis=1) for run, p in averaged.items()}
     with atomic_path(args.predictions_out) as tmp:
         pd.DataFrame({"label": labels, **topics}).to_csv(tmp, index_label="newswire")
-    guard.check(args.metrics_out, args.predictions_out)
+    stage.guard.check(args.metrics_out, args.predictions_out)
     accuracies = ", ".join(f"{run} {m['accuracy']:.4f}" for run, m in runs.items())
     print(f"ensemble {args.name} of {', '.join(spec.members)}: {held_out} accuracy {accuracies}")
 

@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.dataset import held_out_name, holdout, load_prepared
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import load_params
-from reuters_rnn.scoring import score
-from reuters_rnn.trained import CURVES, RECORD, ModelFileError, read_probabilities
+from reuters_rnn.data.dataset import held_out_name, holdout, load_prepared
+from reuters_rnn.data.trained import CURVES, RECORD, ModelFileError, read_probabilities
+from reuters_rnn.evaluation.scoring import score
+from reuters_rnn.plumbing.atomic import atomic_path, write_json
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
 
 
 def confusion_counts(labels: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
@@ -43,9 +42,8 @@ def main() -> None:
     parser.add_argument("predictions_out", help="CSV: each newswire's label and seeds' topics")
     parser.add_argument("training_out", help="the training's per-seed facts, for git")
     parser.add_argument("curves_out", help="the training's learning curves, for git and plots")
-    args = parser.parse_args()
-    params = load_params()
-    guard = InputsGuard(f"evaluate {args.model}")
+    stage = begin(parser, "evaluate {model}")
+    args, params = stage.args, stage.params
     labels = holdout(load_prepared(args.data), params.train.validation_split)["labels_test"]
     record = Path(args.models_dir) / RECORD
     if not record.exists():
@@ -78,7 +76,7 @@ def main() -> None:
         with atomic_path(target) as tmp:
             shutil.copyfile(Path(args.models_dir) / source, tmp)
     outputs = (args.metrics_out, args.confusion_out, args.predictions_out)
-    guard.check(*outputs, args.training_out, args.curves_out)
+    stage.guard.check(*outputs, args.training_out, args.curves_out)
     accuracies = ", ".join(f"seed {s} {m['accuracy']:.4f}" for s, m in seeds.items())
     print(f"evaluate {args.model}: {metrics['held_out']} accuracy {accuracies}")
 

@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import argparse
 
-from reuters_rnn.backend import end_process, use_data_backend
-from reuters_rnn.failure import run_stage
-from reuters_rnn.fetching import fetch
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import load_params
+from reuters_rnn.data.fetching import fetch
+from reuters_rnn.plumbing.backend import end_process, use_data_backend
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", help="where to write the verified npz, e.g. data/raw/reuters.npz")
-    args = parser.parse_args()
-    params = load_params()
-    guard = InputsGuard("fetch")
+    stage = begin(parser, "fetch")
+    args, params = stage.args, stage.params
     use_data_backend()
     path = fetch(params.data, args.out)
-    guard.check(args.out)
+    stage.guard.check(args.out)
     print(f"fetch: {path} ({path.stat().st_size} bytes, sha256 {params.data.sha256} verified)")
 
 

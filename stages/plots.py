@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from reuters_rnn.atomic import atomic_path
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import Params, load_params
+from reuters_rnn.plumbing.atomic import atomic_path
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
+from reuters_rnn.schema.params import Params
 
 OURS = "ours (mean, CI over seeds)"
 TOPICS = 8  # the most frequent test topics that get their own row in the confusion plot
@@ -71,9 +71,8 @@ def main() -> None:
     parser.add_argument("facts", help="prepare's dataset facts (topic names), metrics/data.json")
     parser.add_argument("accuracy_out", help="CSV for the accuracy plot")
     parser.add_argument("confusion_out", help="CSV for the confusion plot")
-    args = parser.parse_args()
-    params = load_params()
-    guard = InputsGuard("plots")
+    stage = begin(parser, "plots")
+    args, params = stage.args, stage.params
     topics = json.loads(Path(args.facts).read_text())["topics"]
     counts = pd.concat(
         [pd.read_csv(Path(args.confusion) / f"{m}.csv").assign(model=m) for m in params.models],
@@ -83,7 +82,7 @@ def main() -> None:
         accuracy_rows(pd.read_csv(args.report)).to_csv(tmp, index=False)
     with atomic_path(args.confusion_out) as tmp:
         confusion_rows(counts, params, topics).to_csv(tmp, index=False)
-    guard.check(args.accuracy_out, args.confusion_out)
+    stage.guard.check(args.accuracy_out, args.confusion_out)
     print(f"plots: {args.accuracy_out}, {args.confusion_out}")
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.backend import end_process, use_data_backend
-from reuters_rnn.dataset import write_prepared
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import load_params
-from reuters_rnn.preparing import conflicting_test, facts, prepare, read_raw
+from reuters_rnn.data.dataset import write_prepared
+from reuters_rnn.data.preparing import conflicting_test, facts, prepare, read_raw
+from reuters_rnn.plumbing.atomic import atomic_path, write_json
+from reuters_rnn.plumbing.backend import end_process, use_data_backend
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
 
 
 def main() -> None:
@@ -23,9 +22,8 @@ def main() -> None:
     parser.add_argument("raw", help="the fetched npz, e.g. data/raw/reuters.npz")
     parser.add_argument("out", help="directory for the prepared arrays, e.g. data/prepared")
     parser.add_argument("facts", help="JSON of dataset facts, e.g. metrics/data.json")
-    args = parser.parse_args()
-    params = load_params()
-    guard = InputsGuard("prepare")
+    stage = begin(parser, "prepare")
+    args, params = stage.args, stage.params
     use_data_backend()
     raw = read_raw(args.raw, params.data.sha256)
     arrays = prepare(*raw, params.data)
@@ -33,7 +31,7 @@ def main() -> None:
         write_prepared(tmp, arrays)
     summary = facts(arrays, conflicting_test(*raw, params.data))
     write_json(args.facts, summary)
-    guard.check(args.out, args.facts)
+    stage.guard.check(args.out, args.facts)
     shapes = ", ".join(f"{k} {v.shape} {v.dtype}" for k, v in arrays.items())
     print(f"prepare: {args.out}: {shapes}")
     print(f"prepare: majority-class test accuracy {summary['majority_class_test_accuracy']}")

@@ -2,9 +2,9 @@
 (Markdown, CSV, JSON).
 
 Per model or ensemble: mean ± std and a confidence interval over seeds beside the published
-accuracy; which model to use, by the rule of reuters_rnn.decision, with every test behind it
+accuracy; which model to use, by the rule of reuters_rnn.evaluation.decision, with every test behind it
 (report.tests.csv); for the pairs in report.comparisons, the tests over seeds and over the same
-newswires (reuters_rnn.statistics, reuters_rnn.resampling).
+newswires (reuters_rnn.evaluation.statistics, reuters_rnn.evaluation.resampling).
 """
 
 from __future__ import annotations
@@ -15,13 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.decision import decide
-from reuters_rnn.decision import to_markdown as decision_markdown
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import load_params
-from reuters_rnn.reporting import (
+from reuters_rnn.evaluation.decision import decide
+from reuters_rnn.evaluation.decision import to_markdown as decision_markdown
+from reuters_rnn.evaluation.reporting import (
     baseline_rows,
     candidates,
     clean_accuracy,
@@ -31,7 +27,10 @@ from reuters_rnn.reporting import (
     summary_metrics,
     to_markdown,
 )
-from reuters_rnn.statistics import compare, summarize
+from reuters_rnn.evaluation.statistics import compare, summarize
+from reuters_rnn.plumbing.atomic import atomic_path, write_json
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.stage import begin
 
 
 def main() -> None:
@@ -40,9 +39,8 @@ def main() -> None:
     parser.add_argument(
         "out", help="prefix for .md, .csv and the .json summary, e.g. metrics/report"
     )
-    args = parser.parse_args()
-    params = load_params()
-    guard = InputsGuard("report")
+    stage = begin(parser, "report")
+    args, params = stage.args, stage.params
     metrics = Path(args.metrics)
     runs_json = read_model_json(metrics / "runs", params.scored(), "metrics")
     training = read_model_json(metrics / "training", list(params.models), "training facts")
@@ -76,7 +74,7 @@ def main() -> None:
     write_json(outputs[2], {"recommended": {decision.recommended: 1}, **summary_metrics(table)})
     with atomic_path(outputs[3]) as tmp:
         decision.tests.to_csv(tmp, index=False, float_format="%.6g")
-    guard.check(*outputs)
+    stage.guard.check(*outputs)
     print(markdown)
 
 

@@ -4,11 +4,11 @@ the curves are also written to DVC's plot file as each epoch ends, so its plot v
 live (evaluate publishes the finished ones).
 
 The seeds train side by side in joblib (loky) worker processes, one thread each
-(reuters_rnn.training). Resumable: with train.resume, a killed run continues from its last backup
+(reuters_rnn.fit.training). Resumable: with train.resume, a killed run continues from its last backup
 (every train.checkpoint_every epochs) when spec, params, data, code and seed match. Every trained
 seed is kept in a store under its fingerprint (.train-store/, outside the stage's outputs, so DVC's
 run-cache restores whole runs): a seed trained before with the same inputs is taken from there
-without training (reuters_rnn.run_state).
+without training (reuters_rnn.fit.run_state).
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ import pandas as pd
 import psutil
 from joblib import Parallel, delayed
 
-from reuters_rnn.atomic import atomic_path, write_json
-from reuters_rnn.backend import use_backend
-from reuters_rnn.failure import FixableError, run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.live import LiveFiles, write_summary
-from reuters_rnn.params import Params, load_params
-from reuters_rnn.run_state import CURVE_COLUMNS as COLUMNS
-from reuters_rnn.run_state import backups_kept, store_run, stored_runs, take_stored
-from reuters_rnn.trained import CURVES, RECORD
-from reuters_rnn.training import train_seed
+from reuters_rnn.data.trained import CURVES, RECORD
+from reuters_rnn.fit.live import LiveFiles, write_summary
+from reuters_rnn.fit.run_state import CURVE_COLUMNS as COLUMNS
+from reuters_rnn.fit.run_state import backups_kept, store_run, stored_runs, take_stored
+from reuters_rnn.fit.training import train_seed
+from reuters_rnn.plumbing.atomic import atomic_path, write_json
+from reuters_rnn.plumbing.backend import use_backend
+from reuters_rnn.plumbing.failure import FixableError, run_stage
+from reuters_rnn.plumbing.guard import InputsGuard
+from reuters_rnn.schema.params import Params, load_params
 
 
 def train_all(

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from reuters_rnn.atomic import atomic_path
-from reuters_rnn.failure import run_stage
-from reuters_rnn.guard import InputsGuard
-from reuters_rnn.params import load_params
+from reuters_rnn.plumbing.atomic import atomic_path
+from reuters_rnn.plumbing.failure import run_stage
+from reuters_rnn.plumbing.guard import InputsGuard
+from reuters_rnn.schema.params import load_params
 
 MARKER = "params.yaml passed validation\n"
 

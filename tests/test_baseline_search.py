@@ -22,8 +22,8 @@ from model_search.results import comparison
 from model_search.search_file import load_search, searched_params
 from model_search.settings import Settings
 from model_search.space import SearchError, SearchFile
-from reuters_rnn.baselines import fit_predict
-from reuters_rnn.params import load_params, parse_params
+from reuters_rnn.fit.baselines import fit_predict
+from reuters_rnn.schema.params import load_params, parse_params
 from tests.tiny_project import (
     PROJECT,
     SEARCH,
@@ -68,7 +68,7 @@ def test_a_baseline_space_is_checked_against_the_baselines_schema(tmp_path):
 
 def test_a_baseline_is_cross_validated_as_the_stage_fits_it_once_per_fold():
     from model_search.cross_validation import cross_validate, folds
-    from reuters_rnn.baselines import Baseline
+    from reuters_rnn.fit.baselines import Baseline
 
     params = parse_params(tiny_with_tfidf(seeds=[1, 2, 3]))
     spec = spec_for(params, "tfidf_logreg", {"C": 100.0, "min_df": 2})
@@ -114,7 +114,7 @@ def test_folds_stop_early_as_train_does_and_score_the_best_epoch():
     newswires, stops after `patience` epochs without a better watched loss, and its held-out
     accuracy is the best epoch's."""
     from model_search.cross_validation import cross_validate
-    from reuters_rnn.model_entry import Model
+    from reuters_rnn.fit.model_entry import Model
 
     stopping = {"validation_fraction": 0.25, "patience": 2}
     params = parse_params(tiny_with_tfidf(epochs=60, early_stopping=stopping))
@@ -273,9 +273,9 @@ def test_a_linear_svm_is_cross_validated_from_cached_features_as_the_stage_fits_
     setting), and score exactly as fitting both steps afresh; the stage reports its accuracy and
     leaves its loss empty (margins are no probabilities)."""
     from model_search.cross_validation import cross_validate, folds
-    from reuters_rnn.baselines import Baseline
-    from reuters_rnn.entry import Memo
-    from reuters_rnn.specs import TfidfSvmSpec
+    from reuters_rnn.fit.baselines import Baseline
+    from reuters_rnn.fit.entry import Memo
+    from reuters_rnn.schema.specs import TfidfSvmSpec
     from stages.baseline import run_baseline
 
     params = parse_params(tiny_with_tfidf())

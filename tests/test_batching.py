@@ -7,9 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from reuters_rnn.batching import LengthBuckets, lengths, predict, trim, widths
-from reuters_rnn.models import build_model, compile_model
-from reuters_rnn.specs import PooledEmbeddingSpec, RecurrentSpec
+from reuters_rnn.fit.batching import LengthBuckets, lengths, predict, trim, widths
+from reuters_rnn.fit.models import build_model, compile_model
+from reuters_rnn.schema.specs import PooledEmbeddingSpec, RecurrentSpec
 
 RNG = np.random.default_rng(0)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reuters_rnn.dataset import ARRAYS, DataError, holdout, load_prepared, write_prepared
+from reuters_rnn.data.dataset import ARRAYS, DataError, holdout, load_prepared, write_prepared
 
 
 def arrays(n: int = 10) -> dict[str, np.ndarray]:

@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from reuters_rnn.ensembling import POOLED, average
-from reuters_rnn.params import parse_params
-from reuters_rnn.sections import EnsembleSpec
-from reuters_rnn.trained import ModelFileError
+from reuters_rnn.data.trained import ModelFileError
+from reuters_rnn.fit.ensembling import POOLED, average
+from reuters_rnn.schema.params import parse_params
+from reuters_rnn.schema.sections import EnsembleSpec
 from stages.ensemble import costs, read_members
 from tests.tiny_project import (
     DVC,
@@ -144,9 +144,9 @@ def test_an_ensembles_folds_average_its_members_fold_fits_as_the_stage_averages_
     ensemble of one seed's model is that model; a member with a model's spec is not fitted
     again; a baseline member's fold fits are the baseline stage's."""
     from model_search.cross_validation import cross_validate, folds
-    from reuters_rnn.baselines import fit_predict
-    from reuters_rnn.entries import of
-    from reuters_rnn.entry import Memo
+    from reuters_rnn.fit.baselines import fit_predict
+    from reuters_rnn.fit.entries import of
+    from reuters_rnn.fit.entry import Memo
 
     raw = tiny_with_tfidf(epochs=1, seeds=[1, 2])
     raw["models"]["swem"]["learning_rate"] = 0.0003  # a weak model: the baseline matters

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reuters_rnn.failure import FixableError
-from reuters_rnn.training import training_failure
+from reuters_rnn.fit.training import training_failure
+from reuters_rnn.plumbing.failure import FixableError
 from tests.tiny_project import (
     DVC,
     TRAIN_LSTM,
@@ -172,8 +172,8 @@ def test_the_sound_seeds_are_stored_when_another_diverges_and_nothing_is_written
     import shutil
 
     import stages.train
-    from reuters_rnn.dataset import sha256_of
-    from reuters_rnn.params import load_params
+    from reuters_rnn.data.dataset import sha256_of
+    from reuters_rnn.schema.params import load_params
     from tests.tiny_project import PROJECT
 
     shutil.copy(PROJECT / "params.yaml", tmp_path / "params.yaml")
@@ -227,12 +227,12 @@ def test_the_sound_seeds_are_stored_when_another_diverges_and_nothing_is_written
 @pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_a_process_ends_at_once_only_after_success_with_its_output_flushed(ending, status, out):
     """Stages that loaded Keras and training workers skip the interpreter's teardown
-    (reuters_rnn.backend.end_process): their buffered output still arrives, and a stage that
+    (reuters_rnn.plumbing.backend.end_process): their buffered output still arrives, and a stage that
     failed still exits non-zero with its one line."""
     code = (
         "import sys\n"
-        "from reuters_rnn.backend import end_process, end_process_at_exit\n"
-        "from reuters_rnn.failure import FixableError, run_stage\n"
+        "from reuters_rnn.plumbing.backend import end_process, end_process_at_exit\n"
+        "from reuters_rnn.plumbing.failure import FixableError, run_stage\n"
         "def fail():\n"
         "    raise FixableError('prepare failed: the data is damaged')\n"
         "print('written', end='')\n" + ending

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from reuters_rnn.dataset import sha256_of
-from reuters_rnn.fetching import FetchError, fetch
-from reuters_rnn.sections import DataParams
+from reuters_rnn.data.dataset import sha256_of
+from reuters_rnn.data.fetching import FetchError, fetch
+from reuters_rnn.schema.sections import DataParams
 from tests.tiny_project import (
     PROJECT,
     REAL_NPZ,

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from reuters_rnn.models import (
+from reuters_rnn.fit.models import (
     BUILDERS,
     POOLING_LAYERS,
     MaskedMaxPooling1D,
@@ -18,8 +18,8 @@ from reuters_rnn.models import (
     compile_model,
     model_inputs,
 )
-from reuters_rnn.params import load_params
-from reuters_rnn.specs import MODEL_KINDS, POOLINGS, PooledEmbeddingSpec, RecurrentSpec
+from reuters_rnn.schema.params import load_params
+from reuters_rnn.schema.specs import MODEL_KINDS, POOLINGS, PooledEmbeddingSpec, RecurrentSpec
 from tests.tiny_project import PROJECT, published
 
 COUNTS = {  # name: (recurrent layer class, units, parameter count) of the published experiment
@@ -160,11 +160,11 @@ def test_pooled_model_with_convolution_and_max_pooling_saves_and_loads(tmp_path)
 JAX_SAVE_AND_LOAD = """
 import sys
 import numpy as np
-from reuters_rnn.backend import import_keras, use_backend
+from reuters_rnn.plumbing.backend import import_keras, use_backend
 use_backend("jax", threads=1)
 keras = import_keras()
-from reuters_rnn.models import build_model, compile_model, model_inputs
-from reuters_rnn.specs import PooledEmbeddingSpec
+from reuters_rnn.fit.models import build_model, compile_model, model_inputs
+from reuters_rnn.schema.specs import PooledEmbeddingSpec
 spec = PooledEmbeddingSpec(kind="pooled_embedding", embedding_dim=4, pooling=("mean", "max"))
 model = compile_model(build_model("pooled", spec, 10, 46, num_words=20), 0.01)
 x = model_inputs(spec, np.random.default_rng(0).integers(0, 20, (8, 10, 1)).astype("float32"))

@@ -9,9 +9,9 @@ import re
 import pytest
 import yaml
 
-from reuters_rnn.params import load_params, parse_params
-from reuters_rnn.params_file import ParamsError
-from reuters_rnn.specs import BASELINE_KINDS
+from reuters_rnn.schema.params import load_params, parse_params
+from reuters_rnn.schema.params_file import ParamsError
+from reuters_rnn.schema.specs import BASELINE_KINDS
 from tests.tiny_project import PROJECT
 
 DEFAULT = yaml.safe_load((PROJECT / "params.yaml").read_text())
@@ -355,7 +355,7 @@ def test_a_bare_pooling_means_that_one():
 
 
 def test_every_baseline_kind_has_one_builder():
-    from reuters_rnn.baselines import BUILDERS
+    from reuters_rnn.fit.baselines import BUILDERS
 
     assert set(BUILDERS) == set(BASELINE_KINDS.values())
 

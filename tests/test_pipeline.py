@@ -157,7 +157,9 @@ def test_a_running_training_shows_its_step_in_dvc_exp_show_before_it_ends(reprod
                 for experiment in row.get("experiments") or []:
                     if (experiment.get("executor") or {}).get("state") != "running":
                         continue
-                    metrics = experiment["revs"][0]["data"]["metrics"]
+                    # A row DVC has only just started has no data yet.
+                    data = experiment["revs"][0].get("data") or {}
+                    metrics = data.get("metrics") or {}
                     live = metrics.get("metrics/live/lstm.json", {}).get("data", {})
                     if 0 < live.get("epoch", 0) < 200:
                         seen.append(live)
@@ -237,8 +239,8 @@ def test_jax_backend_trains_and_evaluates(reproduced_project):
 
 STAGE_IMPORTS = """
 import runpy, sys
-import reuters_rnn.backend
-reuters_rnn.backend.end_process = lambda: None  # return here, to list what the stage loaded
+import reuters_rnn.plumbing.backend
+reuters_rnn.plumbing.backend.end_process = lambda: None  # return here, to list what the stage loaded
 sys.argv = [{module!r}, *{args!r}]
 runpy.run_module({module!r}, run_name="__main__")
 print("IMPORTED:", sorted(m for m in ("tensorflow", "keras") if m in sys.modules))

@@ -13,9 +13,16 @@ import zipfile
 import numpy as np
 import pytest
 
-from reuters_rnn.dataset import DataError, sha256_of
-from reuters_rnn.preparing import conflicting_test, facts, pad, prepare, read_raw, split_like_keras
-from reuters_rnn.sections import DataParams
+from reuters_rnn.data.dataset import DataError, sha256_of
+from reuters_rnn.data.preparing import (
+    conflicting_test,
+    facts,
+    pad,
+    prepare,
+    read_raw,
+    split_like_keras,
+)
+from reuters_rnn.schema.sections import DataParams
 from tests.tiny_project import REAL_NPZ, needs_real_data, write_synthetic_npz
 
 
@@ -122,7 +129,7 @@ def keras_load_data(keras_home, data: DataParams, synthetic: bool = False) -> di
         "json.dump({'x_train': [list(map(int, s)) for s in a], 'y_train': b.tolist(),"
         " 'x_test': [list(map(int, s)) for s in c], 'y_test': d.tolist()}, sys.stdout)\n"
     )
-    # load_data is NumPy alone: the backend the data stages use (reuters_rnn.backend's
+    # load_data is NumPy alone: the backend the data stages use (reuters_rnn.plumbing.backend's
     # use_data_backend), which loads no tensor library where jax is installed.
     backend = "numpy" if importlib.util.find_spec("jax") else "tensorflow"
     env = {**os.environ, "KERAS_HOME": str(keras_home), "KERAS_BACKEND": backend}

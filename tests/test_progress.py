@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reuters_rnn.live import LiveFiles
-from reuters_rnn.progress import (
+from reuters_rnn.fit.live import LiveFiles
+from reuters_rnn.fit.progress import (
     Backup,
     EpochLog,
     KeepBest,
@@ -18,7 +18,7 @@ from reuters_rnn.progress import (
     StopOnNonFinite,
     restore,
 )
-from reuters_rnn.run_state import CURVE_COLUMNS
+from reuters_rnn.fit.run_state import CURVE_COLUMNS
 
 LOGS = {"accuracy": 0.5, "loss": 1.0, "val_accuracy": 0.4, "val_loss": 1.2}
 
@@ -63,7 +63,7 @@ def test_a_backup_restores_model_epoch_and_curves(tmp_path):
 def test_time_left_leaves_out_the_first_compiling_epoch(capsys, monkeypatch):
     monkeypatch.setenv("PROGRESS_EVERY", "0")
     clock = iter([0.0, 0.0, 30.0, 30.5, 31.0])  # begin; epoch 1 ends after 30 s, then 0.5 s each
-    monkeypatch.setattr("reuters_rnn.progress.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("reuters_rnn.fit.progress.time.perf_counter", lambda: next(clock))
     log = EpochLog("train lstm seed 1", epochs=201, held_out="test", rows=[])
     log.on_train_begin()
     for epoch in range(3):
@@ -164,7 +164,7 @@ def test_inside_a_dvc_experiment_each_step_signals_dvcs_vs_code_extension(tmp_pa
     experiment, no signal."""
     import os
 
-    from reuters_rnn.live import write_summary
+    from reuters_rnn.fit.live import write_summary
 
     curves = tmp_path / "curves.csv"
     pd.DataFrame(

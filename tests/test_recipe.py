@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from model_search.cross_validation import cross_validate, folds
-from reuters_rnn.entry import Memo, Split
-from reuters_rnn.model_entry import Model
-from reuters_rnn.params import parse_params
-from reuters_rnn.recipe import WATCHED, Recipe
+from reuters_rnn.fit.entry import Memo, Split
+from reuters_rnn.fit.model_entry import Model
+from reuters_rnn.fit.recipe import WATCHED, Recipe
+from reuters_rnn.schema.params import parse_params
 from tests.tiny_project import tiny_arrays, tiny_params
 
 SWEM = {
@@ -101,7 +101,7 @@ def test_the_recipe_watches_the_last_part_under_early_stopping_and_buckets_recur
 @pytest.mark.pipeline  # trains a model: not a unit test
 def test_the_recipe_trains_on_the_batches_keras_makes_from_the_arrays():
     """On TensorFlow the recipe makes Keras's shuffled batches once and gives them as datasets
-    (reuters_rnn.batching.array_batches), since Keras shuffles every epoch alike: the same
+    (reuters_rnn.fit.batching.array_batches), since Keras shuffles every epoch alike: the same
     weights and curves, bit for bit, as Keras's own model.fit on the arrays (a partial batch too)."""
     params = params_for("rnn", {"cell": "simple_rnn", "units": [4], "epochs": 3}, batch_size=50)
     recipe, arrays = Recipe.of(params, "rnn"), tiny_arrays()
@@ -140,8 +140,8 @@ LATE_STOP = {"validation_fraction": 0.25, "patience": 6}  # watched, and never s
 def train_killed_after(params, model, data, backups, out, stop_after=None) -> dict:
     """train_seed as a worker of the train stage runs it; with `stop_after`, killed by Ctrl-C
     right after that epoch's backup (then {"interrupted": True})."""
-    from reuters_rnn.progress import Backup
-    from reuters_rnn.training import train_seed
+    from reuters_rnn.fit.progress import Backup
+    from reuters_rnn.fit.training import train_seed
 
     if stop_after is None:
         return train_seed(params, model, 1, data, backups, out, 0.0)
@@ -178,7 +178,7 @@ def test_a_training_interrupted_after_a_backup_resumes_to_the_same_bytes(
     uninterrupted one saves: its batches continue the same order (length buckets included) and
     its dropout draws the same masks. Each run seeds every generator as a new worker process
     does (train_seed), so running them in this process tells the same."""
-    from reuters_rnn.dataset import write_prepared
+    from reuters_rnn.data.dataset import write_prepared
 
     params = params_for(model, spec, checkpoint_every=3, **train)
     data = tmp_path / "prepared"

@@ -14,13 +14,13 @@ import pytest
 import yaml
 from scipy import stats
 
-from reuters_rnn.decision import Candidate, decide, pair_tests
-from reuters_rnn.failure import FixableError
-from reuters_rnn.params import parse_params
-from reuters_rnn.reporting import read_model_json, summary_metrics, to_markdown
-from reuters_rnn.resampling import holm, mcnemar, paired_bootstrap
-from reuters_rnn.scoring import METRICS
-from reuters_rnn.statistics import compare, summarize
+from reuters_rnn.evaluation.decision import Candidate, decide, pair_tests
+from reuters_rnn.evaluation.reporting import read_model_json, summary_metrics, to_markdown
+from reuters_rnn.evaluation.resampling import holm, mcnemar, paired_bootstrap
+from reuters_rnn.evaluation.scoring import METRICS
+from reuters_rnn.evaluation.statistics import compare, summarize
+from reuters_rnn.plumbing.failure import FixableError
+from reuters_rnn.schema.params import parse_params
 from tests.tiny_project import PROJECT, published
 
 RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())

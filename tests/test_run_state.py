@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reuters_rnn.dataset import sha256_of
-from reuters_rnn.params import parse_params
-from reuters_rnn.run_state import (
+from reuters_rnn.data.dataset import sha256_of
+from reuters_rnn.fit.run_state import (
     RunBusy,
     bound_store,
     clear_stale_backup,
@@ -21,6 +20,7 @@ from reuters_rnn.run_state import (
     stored_runs,
     take_stored,
 )
+from reuters_rnn.schema.params import parse_params
 from tests.tiny_project import PROJECT
 
 RAW = yaml.safe_load((PROJECT / "params.yaml").read_text())
@@ -52,7 +52,7 @@ def test_the_fingerprint_covers_the_training_code_only(tmp_path, monkeypatch):
     train stage imports retrains them."""
     import shutil
 
-    from reuters_rnn import guard
+    from reuters_rnn.plumbing import guard
 
     copy = tmp_path / "code"
     for package in guard.CODE:
@@ -62,7 +62,7 @@ def test_the_fingerprint_covers_the_training_code_only(tmp_path, monkeypatch):
     with (copy / "stages/report.py").open("a") as report:
         report.write("# edited\n")
     assert fingerprint(tmp_path) == same
-    with (copy / "reuters_rnn/recipe.py").open("a") as recipe:
+    with (copy / "reuters_rnn/fit/recipe.py").open("a") as recipe:
         recipe.write("# edited\n")
     assert fingerprint(tmp_path) != same
 
@@ -70,7 +70,7 @@ def test_the_fingerprint_covers_the_training_code_only(tmp_path, monkeypatch):
 def test_a_whole_set_stage_sees_edits_to_the_code_one_folder_up(monkeypatch):
     """whole_set/dvc.yaml declares `../stages/report.py`: the mid-run check compares it as the
     project root names it, so an edit there fails the stage (and one it does not import, not)."""
-    from reuters_rnn import guard
+    from reuters_rnn.plumbing import guard
 
     monkeypatch.chdir(PROJECT / "whole_set")
     monkeypatch.setenv("DVC_STAGE", "report")
@@ -132,7 +132,9 @@ def test_a_stored_seed_is_taken_back_by_its_fingerprint(tmp_path, monkeypatch):
     store = tmp_path / ".train-store"
     store_run(store, record, out)
     params = parse_params(RAW)
-    monkeypatch.setattr("reuters_rnn.run_state.run_fingerprint", lambda *a: record["fingerprint"])
+    monkeypatch.setattr(
+        "reuters_rnn.fit.run_state.run_fingerprint", lambda *a: record["fingerprint"]
+    )
     kept = stored_runs(params, "lstm", str(tmp_path), store)
     assert set(kept) == set(params.train.seeds) and kept[1] == record
     again = tmp_path / "again"
@@ -147,7 +149,9 @@ def test_a_damaged_stored_seed_is_trained_again_not_used(tmp_path, monkeypatch, 
     store = tmp_path / ".train-store"
     store_run(store, record, out)
     DAMAGES[damage](store / record["fingerprint"])
-    monkeypatch.setattr("reuters_rnn.run_state.run_fingerprint", lambda *a: record["fingerprint"])
+    monkeypatch.setattr(
+        "reuters_rnn.fit.run_state.run_fingerprint", lambda *a: record["fingerprint"]
+    )
     assert stored_runs(parse_params(RAW), "lstm", str(tmp_path), store) == {}
     assert not (store / record["fingerprint"]).exists()  # removed: the next run stores it anew
 

@@ -33,10 +33,10 @@ from model_search.results import settings, trials_table
 from model_search.search_file import load_search
 from model_search.space import SearchError
 from model_search.study import open_storage, open_study, requeue_interrupted, stop_workers
-from reuters_rnn.dataset import DataError, write_prepared
-from reuters_rnn.params import load_params, parse_params
-from reuters_rnn.params_file import ParamsError
-from reuters_rnn.statistics import paired
+from reuters_rnn.data.dataset import DataError, write_prepared
+from reuters_rnn.evaluation.statistics import paired
+from reuters_rnn.schema.params import load_params, parse_params
+from reuters_rnn.schema.params_file import ParamsError
 from tests.pg_server import BIN, PostgresServer
 from tests.s3_store import free_ports
 from tests.tiny_project import (
@@ -214,8 +214,8 @@ def test_cross_validation_reports_each_fit_and_stops_when_told(search_project):
     held-out accuracy (its intermediate value); a True answer stops the trial there, with the
     fits so far. The memo gives a fit made before back without fitting it again."""
     from model_search.cross_validation import cross_validate, folds, training_split
-    from reuters_rnn.entry import Memo
-    from reuters_rnn.model_entry import Model
+    from reuters_rnn.fit.entry import Memo
+    from reuters_rnn.fit.model_entry import Model
 
     params = load_params(search_project / "params.yaml")
     x, labels, _ = training_split(search_project / "data/prepared")

@@ -229,7 +229,7 @@ def test_a_team_shares_a_sweep_run_two_at_a_time_and_its_models_through_s3(
     sh(f"dvc artifacts get {origin} lstm --rev v1.0.0 -o pinned", elsewhere, **keys)
     import keras
 
-    import reuters_rnn.models  # noqa: F401 (its layers, as the README says)
+    import reuters_rnn.fit.models  # noqa: F401 (its layers, as the README says)
 
     model = keras.models.load_model(elsewhere / "pinned/seed-1.keras")
     assert model.name == "lstm" and model.output_shape == (None, 46)

@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from model_search.search_file import load_search
-from reuters_rnn.dataset import NUM_CLASSES
-from reuters_rnn.params_file import ParamsError
+from reuters_rnn.data.dataset import NUM_CLASSES
+from reuters_rnn.schema.params_file import ParamsError
 from tools.project_copy import DVC, ENV, PROJECT, copy_project
 
 REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"

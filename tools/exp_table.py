@@ -16,7 +16,9 @@ import json
 import subprocess
 import sys
 
-from reuters_rnn.guard import _flatten as flatten  # params.yaml's dotted keys, as DVC shows them
+from reuters_rnn.plumbing.guard import (
+    _flatten as flatten,  # params.yaml's dotted keys, as DVC shows them
+)
 
 METRICS = "metrics/report.json"
 WIDTH = 12  # a column: an experiment's name, a param's value or an accuracy, cut to fit

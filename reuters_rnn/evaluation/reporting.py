@@ -1,6 +1,6 @@
 """The report's tables: every model's and ensemble's runs and the baselines read from the metrics
 folder, the summary a person reads (Markdown), and the numbers DVC compares (report.json). The
-report stage's work; the statistics are reuters_rnn.statistics's and reuters_rnn.decision's.
+report stage's work; the statistics are reuters_rnn.evaluation.statistics's and reuters_rnn.evaluation.decision's.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reuters_rnn.decision import Candidate
-from reuters_rnn.failure import FixableError
-from reuters_rnn.params import Params
-from reuters_rnn.scoring import METRICS
+from reuters_rnn.evaluation.decision import Candidate
+from reuters_rnn.evaluation.scoring import METRICS
+from reuters_rnn.plumbing.failure import FixableError
+from reuters_rnn.schema.params import Params
 
 
 def read_model_json(directory: str | Path, names: list[str], what: str) -> dict[str, dict]:

@@ -2,8 +2,8 @@
 callbacks, judge whether it diverged, and save the model with its held-out predictions.
 
 `train_seed` is what each worker process of the train stage runs: the model's own fit_predict
-(reuters_rnn.model_entry) with the train stage's backup, live curves and progress line. The resumable
-state it uses (fingerprint, lock, backup) is in reuters_rnn.run_state.
+(reuters_rnn.fit.model_entry) with the train stage's backup, live curves and progress line. The resumable
+state it uses (fingerprint, lock, backup) is in reuters_rnn.fit.run_state.
 """
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reuters_rnn.backend import cpu_description, end_process_at_exit, import_keras, use_backend
-from reuters_rnn.dataset import NUM_CLASSES, holdout, load_prepared, sha256_of
-from reuters_rnn.failure import DiskFull
-from reuters_rnn.params import Params
-from reuters_rnn.run_state import clear_stale_backup, lock_backup, run_fingerprint
+from reuters_rnn.data.dataset import NUM_CLASSES, holdout, load_prepared, sha256_of
+from reuters_rnn.fit.run_state import clear_stale_backup, lock_backup, run_fingerprint
+from reuters_rnn.plumbing.backend import (
+    cpu_description,
+    end_process_at_exit,
+    import_keras,
+    use_backend,
+)
+from reuters_rnn.plumbing.failure import DiskFull
+from reuters_rnn.schema.params import Params
 
 if TYPE_CHECKING:
-    from reuters_rnn.live import LiveFiles
+    from reuters_rnn.fit.live import LiveFiles
 
 
 def training_failure(rows: list[dict], label: str, learning_rate_key: str, rate: float) -> str:
@@ -93,9 +98,9 @@ def train_seed(
         end_process_at_exit()  # the stage's process waits for its workers to end
     label = f"train {model_name} seed {seed}"
     backup = Path(backups) / f"{model_name}-{seed}"
-    import_keras()  # quietly, before reuters_rnn.model_entry loads it
-    from reuters_rnn.entry import Split
-    from reuters_rnn.model_entry import Model
+    import_keras()  # quietly, before reuters_rnn.fit.model_entry loads it
+    from reuters_rnn.fit.entry import Split
+    from reuters_rnn.fit.model_entry import Model
 
     with lock_backup(backup, label):
         fingerprint = run_fingerprint(params, model_name, seed, data_dir)

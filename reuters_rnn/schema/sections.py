@@ -1,7 +1,7 @@
 """The sections of params.yaml beside the models: data (what prepare makes of the raw file),
 train (how every model trains), ensembles (averages of trained models) and report (how runs are
-compared). reuters_rnn.params assembles them with the model and baseline entries
-(reuters_rnn.specs) into Params.
+compared). reuters_rnn.schema.params assembles them with the model and baseline entries
+(reuters_rnn.schema.specs) into Params.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from reuters_rnn.specs import (
+from reuters_rnn.schema.specs import (
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
     MAX_LEARNING_RATE,

@@ -39,8 +39,8 @@ def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int, watched=None) -
 
     On TensorFlow, Keras shuffles the indices with a seeded op whose state starts afresh with each
     epoch's iterator, so every epoch sees the same batches in the same order (tests/test_recipe.py
-    pins it); and it rebuilds that input pipeline every epoch, for both splits, which took a
-    third of a vanilla_rnn epoch (docs/speed.md). So there the batches are made once, by Keras's
+    pins it); and it rebuilds that input pipeline every epoch, for both splits, a large share of
+    a short epoch (docs/speed.md measures it). So there the batches are made once, by Keras's
     own adapter (Keras has no public way to them), and given as datasets: the same numbers, bit
     for bit. Other backends get the arrays.
     """

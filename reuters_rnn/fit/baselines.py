@@ -19,9 +19,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from reuters_rnn.dataset import NUM_CLASSES
-from reuters_rnn.entry import Entry, Fit, Memo, Split
-from reuters_rnn.specs import MajoritySpec, TfidfLogregSpec, TfidfSpec, TfidfSvmSpec
+from reuters_rnn.data.dataset import NUM_CLASSES
+from reuters_rnn.fit.entry import Entry, Fit, Memo, Split
+from reuters_rnn.schema.specs import MajoritySpec, TfidfLogregSpec, TfidfSpec, TfidfSvmSpec
 
 
 def vectorizer(spec: TfidfSpec) -> TfidfVectorizer:
@@ -112,7 +112,7 @@ def fit_predict(
 
 
 class Baseline(Entry):
-    """A scikit-learn reference model of `baselines:` (reuters_rnn.baselines): deterministic, so
+    """A scikit-learn reference model of `baselines:` (reuters_rnn.fit.baselines): deterministic, so
     one fit stands for every seed; a TF-IDF fold's features are kept in the memo."""
 
     section = "baselines"

@@ -1,13 +1,13 @@
-"""What a params.yaml entry is: a model (reuters_rnn.model_entry), a baseline
-(reuters_rnn.baselines) or an ensemble (reuters_rnn.ensembling), each an Entry with one
+"""What a params.yaml entry is: a model (reuters_rnn.fit.model_entry), a baseline
+(reuters_rnn.fit.baselines) or an ensemble (reuters_rnn.fit.ensembling), each an Entry with one
 `fit_predict(split, seed)` that gives the held-out part's probabilities and the fit's cost.
 
 The train, baseline and ensemble stages and model search's cross-validation all call it, as
 scikit-learn's cross_validate calls an estimator's own fit: a fold of the search trains exactly as
 its stage trains. An ensemble averages its members' fit_predict; a `Memo` that its caller owns
 (one per search worker, one per ensemble stage run) keeps fits and TF-IDF features for reuse.
-A new kind of entry is one Entry subclass, its spec (reuters_rnn.specs) and a line in
-reuters_rnn.entries.
+A new kind of entry is one Entry subclass, its spec (reuters_rnn.schema.specs) and a line in
+reuters_rnn.fit.entries.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from reuters_rnn.params import Params
+from reuters_rnn.schema.params import Params
 
 
 @dataclass(frozen=True)

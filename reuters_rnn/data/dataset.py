@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.failure import InputError
+from reuters_rnn.plumbing.failure import InputError
 
 NUM_CLASSES = 46
 ARRAYS = ("x_train", "x_test", "y_train", "y_test", "labels_train", "labels_test")

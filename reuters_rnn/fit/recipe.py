@@ -2,9 +2,9 @@
 recurrent models), watched (under train.early_stopping, the last part of the newswires it trains
 on) and stopped (KeepBest), with the progress line and the stop on a non-finite loss.
 
-These are the steps; the model's entry (reuters_rnn.model_entry) runs them in their one order
+These are the steps; the model's entry (reuters_rnn.fit.model_entry) runs them in their one order
 for the train stage and for model search's folds alike, so a fold trains exactly as `train`
-trains. Keras must be imported (reuters_rnn.backend) before this module.
+trains. Keras must be imported (reuters_rnn.plumbing.backend) before this module.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from reuters_rnn.batching import LengthBuckets, array_batches, predict
-from reuters_rnn.dataset import NUM_CLASSES, held_out_name, holdout
-from reuters_rnn.models import build_model, compile_model, length_buckets, model_inputs
-from reuters_rnn.params import Params
-from reuters_rnn.progress import EpochLog, KeepBest, StopOnNonFinite
-from reuters_rnn.specs import ModelSpec
+from reuters_rnn.data.dataset import NUM_CLASSES, held_out_name, holdout
+from reuters_rnn.fit.batching import LengthBuckets, array_batches, predict
+from reuters_rnn.fit.models import build_model, compile_model, length_buckets, model_inputs
+from reuters_rnn.fit.progress import EpochLog, KeepBest, StopOnNonFinite
+from reuters_rnn.schema.params import Params
+from reuters_rnn.schema.specs import ModelSpec
 
 WATCHED = "early-stopping"  # the curves' name for the part early stopping watches
 

@@ -1,7 +1,7 @@
 """The statistics of a comparison: a mean's confidence interval over seeds, the t-test between two
 models' seeds (paired by seed where they share them), the tests on the same test newswires
-(reuters_rnn.resampling), and the paired t-test of two settings scored on the same fits (the model
-search's). Which model to use is reuters_rnn.decision's.
+(reuters_rnn.evaluation.resampling), and the paired t-test of two settings scored on the same fits (the model
+search's). Which model to use is reuters_rnn.evaluation.decision's.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from reuters_rnn.params import Params
-from reuters_rnn.resampling import paired_bootstrap
-from reuters_rnn.scoring import METRICS
+from reuters_rnn.evaluation.resampling import paired_bootstrap
+from reuters_rnn.evaluation.scoring import METRICS
+from reuters_rnn.schema.params import Params
 
 
 def mean_interval(values: pd.Series, confidence: float) -> tuple[float, float]:
@@ -77,7 +77,7 @@ def compare(
     """For each pair in report.comparisons: the test over seeds (seed_test), the paired
     bootstrap interval over the same newswires (`correct`: each model's (seeds, newswires)
     hits), and the seed-pooled paired p with its Holm adjustment from `tests`, the one
-    family every test the report reads belongs to (reuters_rnn.decision)."""
+    family every test the report reads belongs to (reuters_rnn.evaluation.decision)."""
     alpha = 1 - params.report.confidence
     pooled = tests[tests["test"] == "pooled"]
     rows = []

@@ -1,13 +1,13 @@
 """Every kind of params.yaml entry, and the one constructor from params and a name
-(reuters_rnn.entry says what an entry is)."""
+(reuters_rnn.fit.entry says what an entry is)."""
 
 from __future__ import annotations
 
-from reuters_rnn.baselines import Baseline
-from reuters_rnn.ensembling import Ensemble
-from reuters_rnn.entry import Entry
-from reuters_rnn.model_entry import Model
-from reuters_rnn.params import Params
+from reuters_rnn.fit.baselines import Baseline
+from reuters_rnn.fit.ensembling import Ensemble
+from reuters_rnn.fit.entry import Entry
+from reuters_rnn.fit.model_entry import Model
+from reuters_rnn.schema.params import Params
 
 KINDS: dict[str, type[Entry]] = {kind.section: kind for kind in (Model, Baseline, Ensemble)}
 

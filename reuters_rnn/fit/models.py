@@ -1,7 +1,8 @@
 """Model spec (data from params.yaml) -> compiled keras.Model: one builder per model family.
 
-Backend-agnostic Keras 3: the caller chooses the backend (reuters_rnn.backend) before this module is
-imported. Adding a family is a spec in specs.MODEL_KINDS plus its entry in BUILDERS here.
+Backend-agnostic Keras 3: the caller chooses the backend (reuters_rnn.plumbing.backend) before this
+module is imported. Adding a family is three edits: its spec class in reuters_rnn.schema.specs, with
+its kind in MODEL_KINDS and its tagged member in AnyModelSpec, and its builder in BUILDERS here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from reuters_rnn.specs import CELLS, ModelSpec, PooledEmbeddingSpec, RecurrentSpec
+from reuters_rnn.schema.specs import CELLS, ModelSpec, PooledEmbeddingSpec, RecurrentSpec
 
 # A prime that spreads word pairs (a, b) over the hashed bigram buckets.
 PAIR_PRIME = 7919

@@ -9,11 +9,11 @@ import os
 import shutil
 from pathlib import Path
 
-from reuters_rnn.atomic import atomic_path
-from reuters_rnn.backend import import_keras
-from reuters_rnn.dataset import sha256_of
-from reuters_rnn.failure import InputError
-from reuters_rnn.sections import DataParams
+from reuters_rnn.data.dataset import sha256_of
+from reuters_rnn.plumbing.atomic import atomic_path
+from reuters_rnn.plumbing.backend import import_keras
+from reuters_rnn.plumbing.failure import InputError
+from reuters_rnn.schema.sections import DataParams
 
 
 class FetchError(InputError):

@@ -1,5 +1,6 @@
 """What a model or a baseline entry of params.yaml may say: one spec class per family, and the
-registries (kind -> spec) that the builders (reuters_rnn.models, stages.baseline) mirror.
+registries (kind -> spec) that the builders (reuters_rnn.fit.models, reuters_rnn.fit.baselines)
+mirror.
 
 Also the shared pieces of the schema: the strict section base, numbers without NaN or infinity,
 the names DVC accepts as stage keys, and the generous bounds that catch a typo.

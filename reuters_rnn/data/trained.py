@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.dataset import NUM_CLASSES, sha256_of
-from reuters_rnn.failure import InputError
+from reuters_rnn.data.dataset import NUM_CLASSES, sha256_of
+from reuters_rnn.plumbing.failure import InputError
 
 # Beside the seeds in models/<model>/: the training's per-seed facts (sha256 of each file,
 # timings) and its learning curves. evaluate publishes both to metrics/ for git.

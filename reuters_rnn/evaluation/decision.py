@@ -4,7 +4,7 @@ A candidate is what a team can ship: one trained model (any of its seeds), one e
 baseline. The rule, declared once here and printed with its result:
 
 - Every pair of candidates is tested on the same test newswires in two ways: seeds pooled (the
-  paired t-test over the newswires, reuters_rnn.resampling.pooled_p) and as shipped, one trained model against
+  paired t-test over the newswires, reuters_rnn.evaluation.resampling.pooled_p) and as shipped, one trained model against
   another (McNemar's exact test, seed s against seed s where the two share seeds, a one-run
   candidate against each seed of the other).
 - All those p-values are one family: Holm's correction over every test the report reads.
@@ -23,7 +23,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from reuters_rnn.resampling import holm, mcnemar, pooled_p
+from reuters_rnn.evaluation.resampling import holm, mcnemar, pooled_p
 
 RULE = (
     "The cheapest candidate (fewest weights, then training seconds per run) that no other beats. B "

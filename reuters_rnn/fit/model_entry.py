@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reuters_rnn.dataset import NUM_CLASSES
-from reuters_rnn.entry import Entry, Fit, Memo, Split
-from reuters_rnn.params import Params
+from reuters_rnn.data.dataset import NUM_CLASSES
+from reuters_rnn.fit.entry import Entry, Fit, Memo, Split
+from reuters_rnn.schema.params import Params
 
 if TYPE_CHECKING:
-    from reuters_rnn.live import LiveFiles
+    from reuters_rnn.fit.live import LiveFiles
 
 
 class Model(Entry):
-    """A Keras model of `models:`, fitted by its recipe (reuters_rnn.recipe). The object keeps
+    """A Keras model of `models:`, fitted by its recipe (reuters_rnn.fit.recipe). The object keeps
     the model it compiled: a later fit starts it over as a new build would (the same weights,
     bit for bit) without compiling the steps again."""
 
@@ -32,8 +32,8 @@ class Model(Entry):
 
     @property
     def recipe(self):
-        """How it trains (reuters_rnn.recipe); Keras loads here: choose the backend first."""
-        from reuters_rnn.recipe import Recipe
+        """How it trains (reuters_rnn.fit.recipe); Keras loads here: choose the backend first."""
+        from reuters_rnn.fit.recipe import Recipe
 
         return Recipe(self.params, self.name, self.spec)
 
@@ -52,7 +52,7 @@ class Model(Entry):
         `live`, each epoch's rows are appended to its curves and its summary rewritten; with `label`, a progress line."""
         import keras
 
-        from reuters_rnn.progress import Backup, LiveCurves, restore
+        from reuters_rnn.fit.progress import Backup, LiveCurves, restore
 
         recipe, seed = self.recipe, int(seed or 0)
         eye = np.eye(NUM_CLASSES, dtype="float32")

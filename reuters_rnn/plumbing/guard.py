@@ -18,10 +18,10 @@ from typing import Any
 
 import yaml
 
-from reuters_rnn.failure import FixableError
+from reuters_rnn.plumbing.failure import FixableError
 
 # The pipeline's code: the stage commands and the library they share (not the search tool).
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 CODE = ("stages", "reuters_rnn")
 
 
@@ -39,7 +39,7 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def imported_code(module: str, seen: set[str] | None = None) -> set[str]:
-    """The pipeline's modules (as project-relative paths: `reuters_rnn/models.py`) that `module`
+    """The pipeline's modules (as project-relative paths: `reuters_rnn/fit/models.py`) that `module`
     (`stages.train`) is and imports, transitively, at the top or inside functions: the code its
     stage runs, as dvc.yaml lists it in the stage's deps."""
     seen = set() if seen is None else seen
@@ -60,11 +60,12 @@ def imported_code(module: str, seen: set[str] | None = None) -> set[str]:
 
 def code_hashes(files: set[str] | None = None) -> dict[str, str]:
     """sha256 of each pipeline module (of `files` only, when given), by project-relative path."""
+    paths = sorted(path for package in CODE for path in (PROJECT / package).rglob("*.py"))
+    named = {path.relative_to(PROJECT).as_posix(): path for path in paths}
     return {
-        f"{package}/{path.name}": hashlib.sha256(path.read_bytes()).hexdigest()
-        for package in CODE
-        for path in sorted((PROJECT / package).glob("*.py"))
-        if files is None or f"{package}/{path.name}" in files
+        name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for name, path in named.items()
+        if files is None or name in files
     }
 
 

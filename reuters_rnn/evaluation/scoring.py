@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
-from reuters_rnn.dataset import NUM_CLASSES
+from reuters_rnn.data.dataset import NUM_CLASSES
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 

@@ -2,8 +2,8 @@
 
 The schema is pydantic v2: every problem is reported at once (the checks across sections too), as
 dotted key names with the allowed values, plus a "did you mean" hint for misspelled keys. The
-sections are in reuters_rnn.sections, the model and baseline entries in reuters_rnn.specs, and
-reading the file and wording its problems in reuters_rnn.params_file.
+sections are in reuters_rnn.schema.sections, the model and baseline entries in reuters_rnn.schema.specs, and
+reading the file and wording its problems in reuters_rnn.schema.params_file.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pydantic import (
     model_validator,
 )
 
-from reuters_rnn.params_file import ParamsError, describe, read_yaml
-from reuters_rnn.sections import DataParams, EnsembleSpec, ReportParams, TrainParams
-from reuters_rnn.specs import (
+from reuters_rnn.schema.params_file import ParamsError, describe, read_yaml
+from reuters_rnn.schema.sections import DataParams, EnsembleSpec, ReportParams, TrainParams
+from reuters_rnn.schema.specs import (
     NAME,
     AnyBaselineSpec,
     AnyModelSpec,

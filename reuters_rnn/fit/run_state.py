@@ -14,11 +14,11 @@ import os
 import shutil
 from pathlib import Path
 
-from reuters_rnn.atomic import atomic_path
-from reuters_rnn.dataset import sha256_of
-from reuters_rnn.failure import FixableError
-from reuters_rnn.guard import code_hashes, imported_code
-from reuters_rnn.params import Params
+from reuters_rnn.data.dataset import sha256_of
+from reuters_rnn.plumbing.atomic import atomic_path
+from reuters_rnn.plumbing.failure import FixableError
+from reuters_rnn.plumbing.guard import code_hashes, imported_code
+from reuters_rnn.schema.params import Params
 
 # The learning curves' columns (metrics/curves/<model>.csv), one row per seed, epoch and split.
 CURVE_COLUMNS = ("seed", "epoch", "split", "accuracy", "loss")

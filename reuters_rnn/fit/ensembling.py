@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from reuters_rnn.entry import Entry, Fit, Memo, Split
-from reuters_rnn.params import Params
-from reuters_rnn.sections import EnsembleSpec
+from reuters_rnn.fit.entry import Entry, Fit, Memo, Split
+from reuters_rnn.schema.params import Params
+from reuters_rnn.schema.sections import EnsembleSpec
 
 POOLED = "pooled"  # the one run's name (in place of a seed) of an ensemble with seeds: pooled
 
@@ -39,7 +39,7 @@ def average(
 
 
 class Ensemble(Entry):
-    """The average of its members' probabilities (reuters_rnn.ensembling): with `seeds: each`
+    """The average of its members' probabilities (reuters_rnn.fit.ensembling): with `seeds: each`
     one ensemble per seed, with `seeds: pooled` one over every seed of each model member."""
 
     section = "ensembles"
@@ -47,7 +47,7 @@ class Ensemble(Entry):
     def __init__(self, params: Params, name: str, spec=None) -> None:
         super().__init__(params, name, spec)
         self.seeded = self.spec.seeds == "each"
-        from reuters_rnn.entries import of
+        from reuters_rnn.fit.entries import of
 
         self.members = {member: of(params, member) for member in self.spec.members}
 

@@ -3,7 +3,7 @@ to do, instead of a traceback (Ctrl-C, SIGTERM, a full disk, any FixableError th
 a bad param, a damaged file, a training that failed).
 
 Every stage module runs its `main` through `run_stage`. Outputs are written under temporary names
-(reuters_rnn.atomic), so an interrupted stage leaves none half-written; the exit status is non-zero,
+(reuters_rnn.plumbing.atomic), so an interrupted stage leaves none half-written; the exit status is non-zero,
 so DVC records nothing.
 """
 

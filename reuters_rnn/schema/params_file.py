@@ -1,6 +1,6 @@
 """params.yaml as a file: read strictly (missing, empty, not a mapping, a key given twice), and
 each pydantic error turned into the line a user reads (the dotted key, the allowed values, "did you
-mean"). reuters_rnn.params holds the schema; model_search's search file is read the same way.
+mean"). reuters_rnn.schema.params holds the schema; model_search's search file is read the same way.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any, get_args, get_origin
 import yaml
 from pydantic import BaseModel
 
-from reuters_rnn.failure import FixableError
-from reuters_rnn.specs import BASELINE_KINDS, MODEL_KINDS
+from reuters_rnn.plumbing.failure import FixableError
+from reuters_rnn.schema.specs import BASELINE_KINDS, MODEL_KINDS
 
 
 class ParamsError(FixableError):

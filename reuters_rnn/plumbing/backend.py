@@ -106,7 +106,7 @@ def _keras_without_tensorflow() -> None:
 def end_process() -> NoReturn:
     """End a process that has written all it writes: flush its output and exit with status 0
     now, without unloading what it imported. That teardown does nothing for the outputs and costs
-    a process that loaded TensorFlow about a second of CPU (docs/speed.md: fixed cost). A stage
+    a process that loaded TensorFlow CPU time (docs/speed.md measures it: fixed cost). A stage
     that loaded Keras calls it after success; a failure exits through run_stage before it."""
     sys.stdout.flush()
     sys.stderr.flush()

@@ -17,8 +17,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from reuters_rnn.live import LiveFiles, write_summary
-from reuters_rnn.run_state import CURVE_COLUMNS
+from reuters_rnn.fit.live import LiveFiles, write_summary
+from reuters_rnn.fit.run_state import CURVE_COLUMNS
 
 
 class EpochLog(keras.callbacks.Callback):

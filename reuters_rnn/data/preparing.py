@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from reuters_rnn.backend import import_keras
-from reuters_rnn.dataset import NUM_CLASSES, DataError, sha256_of
-from reuters_rnn.sections import DataParams
+from reuters_rnn.data.dataset import NUM_CLASSES, DataError, sha256_of
+from reuters_rnn.plumbing.backend import import_keras
+from reuters_rnn.schema.sections import DataParams
 
 # keras.datasets.reuters.load_data defaults: 1 marks a sequence start, 2 an out-of-vocabulary
 # word, and real word ids are shifted up by 3 so that 0 stays free for padding.
