@@ -128,13 +128,18 @@ def immediate_transactions(engine: sqlalchemy.engine.Engine) -> None:
     engine.dispose()  # connections already opened reconnect with the listeners
 
 
-def sampler_for(space: TpeSpace | GridSpace, worker: int) -> optuna.samplers.BaseSampler:
+def sampler_for(
+    space: TpeSpace | GridSpace, worker: int, done: int = 0
+) -> optuna.samplers.BaseSampler:
+    """The space's sampler for `worker` joining a study that holds `done` trials."""
     if isinstance(space, GridSpace):
         return optuna.samplers.GridSampler({"candidate": grid_candidates(space)})
-    # Each worker draws its own random start-up trials (the same seed would repeat them); a
-    # running trial counts as a bad one (constant liar), so workers do not all sample alike.
+    # Each worker draws its own random start-up trials, and so does each run of a continued
+    # study: one seed would repeat them (measured: a run continued after 2 trials drew trial 1's
+    # setting again as trial 8). A running trial counts as a bad one (constant liar), so workers
+    # do not all sample alike.
     return optuna.samplers.TPESampler(
-        seed=space.seed + worker, n_startup_trials=10, constant_liar=True
+        seed=space.seed + worker + 1000 * done, n_startup_trials=10, constant_liar=True
     )
 
 
@@ -173,6 +178,8 @@ def open_study(
         pruner=pruner_for(space, search),
         load_if_exists=True,
     )
+    if done := len(study.get_trials(deepcopy=False)):  # continued: start-up draws of its own
+        study.sampler = sampler_for(space, worker, done)
     found = study.user_attrs.get("identity")
     if (
         found is None

@@ -1,7 +1,7 @@
-"""The README's and docs/whole-set.md's results are the committed reports' numbers: each decimal
-they state about a run is one that run's report states (metrics/report.md,
-whole_set/metrics/report.md), so a rerun that moves a number fails here until the text says the
-new one."""
+"""The README's and the docs' results are the committed reports' numbers: each decimal they state
+about a run is one that run's report states (metrics/report.md, whole_set/metrics/report.md, a
+search's search/<space>/summary.md, a benchmark's printed output), so a rerun that moves a number
+fails here until the text says the new one."""
 
 from __future__ import annotations
 
@@ -25,15 +25,19 @@ def section(text: str, start: str, end: str) -> str:
 
 
 def stated_in(number: str, report: str) -> bool:
-    """Whether `number` is one of the report's numbers, at the precision the README gives."""
+    """Whether `number` is one of the report's numbers, at the precision the README gives; a
+    number written without a sign is a size ("0.0062 above"), which the report may sign."""
     places = len(number.split(".")[1])
     value = float(number)
+    size = number[0] not in "+-"
     return any(
-        abs(value - float(found)) < 0.5 * 10**-places + 1e-12
+        abs(value - (abs(float(found)) if size else float(found))) < 0.5 * 10**-places + 1e-12
         for found in re.findall(r"[-+]?\d+\.\d+", report.replace(",", ""))
     )
 
 
+SELECTION = (PROJECT / "docs/model-selection.md").read_text()
+SEARCH = (PROJECT / "docs/search.md").read_text()
 ROOT, WHOLE = "metrics/report.md", "whole_set/metrics/report.md"
 WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recommendation
 
@@ -52,6 +56,28 @@ WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recomme
             "- **LSTM over vanilla",
             "Against the public record",
             [WHOLE, WHOLE_TESTS, ROOT],
+        ),
+        # How the models were chosen: each search's committed summary, and the root's report.
+        (
+            SELECTION,
+            "## Beyond the published four",
+            "## `swem`, one thing",
+            ["search/model_selection/summary.md"],
+        ),
+        (
+            SELECTION,
+            "## `swem`, one thing",
+            "## The linear SVM",
+            ["search/swem_variations/summary.md"],
+        ),
+        (SELECTION, "## The linear SVM", "## Ensembles", ["search/tfidf_svm/summary.md", ROOT]),
+        (SELECTION, "## Ensembles", "## Searching further", ["search/ensembles/summary.md", ROOT]),
+        # The pruners, as their benchmark printed them.
+        (
+            SEARCH,
+            "- **Multi-fidelity",
+            "- **One line per finished trial",
+            ["benchmarks/pruners.md"],
         ),
     ],
 )

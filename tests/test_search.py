@@ -825,3 +825,23 @@ def test_two_workers_never_take_the_same_queued_trial(tmp_path):
     for popper in poppers:
         popper.join()
     assert sorted(taken) == sorted({t._trial_id for t in queued.get_trials()})
+
+
+def test_a_continued_study_draws_new_start_up_trials(tmp_path):
+    """A worker of a study continued (after Ctrl-C, or with a larger budget) draws random start-up
+    settings of its own, not the ones the study's first run drew again."""
+    search = load_search(PROJECT / "search.yaml", load_params(PROJECT / "params.yaml"))
+    storage = open_storage(f"sqlite:///{tmp_path}/studies.db", search)
+    space, x = search.spaces["swem"], optuna.distributions.FloatDistribution(0.0, 1.0)
+
+    def draws(count: int) -> list[float]:
+        study = open_study(storage, "swem", search, space, {"folds": 5, "data": "ab12"})
+        drawn = []
+        for _ in range(count):
+            trial = study.ask({"x": x})
+            study.tell(trial, 0.5)
+            drawn.append(trial.params["x"])
+        return drawn
+
+    first = draws(2)
+    assert draws(2)[0] not in first
