@@ -41,7 +41,7 @@ def costs(
     facts = {m: {r["seed"]: r for r in training[m]["seeds"]} for m in spec.members if m in training}
     fitted = [record for m, record in (baselines or {}).items() if m in spec.members]
     runs = {POOLED: seeds} if spec.seeds == "pooled" else {str(s): (s,) for s in seeds}
-    return {
+    summed = {
         run: {
             key: sum(facts[m][s][key] for m in facts for s in used)
             + sum(record.get(key, 0) for record in fitted)
@@ -49,6 +49,9 @@ def costs(
         }
         for run, used in runs.items()
     }
+    for cost in summed.values():  # as each record gives them: 59.0, not 58.989999999999995
+        cost["train_seconds"] = round(cost["train_seconds"], 2)
+    return summed
 
 
 def read_members(

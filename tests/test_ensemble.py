@@ -64,6 +64,14 @@ def test_an_ensembles_cost_is_its_members_trainings_and_fits_summed():
     assert fitted["2"] == {"weights": 1107, "train_seconds": 41.5}
     pooled = costs(EnsembleSpec(members=("a",), seeds="pooled"), (1, 2), facts)
     assert pooled == {POOLED: {"weights": 200, "train_seconds": 30.0}}
+    # Seconds summed as the records give them (two decimals), not with a float's tail.
+    facts["a"]["seeds"] = [
+        {"seed": s, "weights": 1, "train_seconds": t} for s, t in ((1, 0.1), (2, 0.2))
+    ]
+    assert costs(EnsembleSpec(members=("a",), seeds="pooled"), (1, 2), facts)[POOLED] == {
+        "weights": 2,
+        "train_seconds": 0.3,
+    }
 
 
 def test_a_member_file_that_is_not_the_recorded_one_is_refused_with_the_fix(tmp_path):
