@@ -38,6 +38,7 @@ def stated_in(number: str, report: str) -> bool:
 
 SELECTION = (PROJECT / "docs/model-selection.md").read_text()
 SEARCH = (PROJECT / "docs/search.md").read_text()
+SPEED = (PROJECT / "docs/speed.md").read_text()
 ROOT, WHOLE = "metrics/report.md", "whole_set/metrics/report.md"
 WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recommendation
 
@@ -72,6 +73,13 @@ WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recomme
         ),
         (SELECTION, "## The linear SVM", "## Ensembles", ["search/tfidf_svm/summary.md", ROOT]),
         (SELECTION, "## Ensembles", "## Searching further", ["search/ensembles/summary.md", ROOT]),
+        # The speed benchmark's tables, as `python benchmarks/speed.py --out` wrote them.
+        (
+            SPEED,
+            "Four published models, one seed",
+            "- **The whole default run",
+            ["benchmarks/results.md"],
+        ),
         # The pruners, as their benchmark printed them.
         (
             SEARCH,
