@@ -40,6 +40,12 @@ SELECTION = (PROJECT / "docs/model-selection.md").read_text()
 SEARCH = (PROJECT / "docs/search.md").read_text()
 SPEED = (PROJECT / "docs/speed.md").read_text()
 ROOT, WHOLE = "metrics/report.md", "whole_set/metrics/report.md"
+# The whole set's searches: each study's summary and paired comparison, as `report` wrote them.
+WHOLE_SEARCHES = sorted(
+    str(p.relative_to(PROJECT))
+    for name in ("summary.md", "comparison.json")
+    for p in (PROJECT / "whole_set/search").glob(f"*/{name}")
+)
 WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recommendation
 
 
@@ -57,6 +63,13 @@ WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recomme
             "- **LSTM over vanilla",
             "Against the public record",
             [WHOLE, WHOLE_TESTS, ROOT],
+        ),
+        # How the whole set's models were chosen, and the frontier: its searches and reports.
+        (
+            WHOLE_SET,
+            "| | chosen by",
+            "## Do the published",
+            [WHOLE, WHOLE_TESTS, ROOT, *WHOLE_SEARCHES],
         ),
         # How the models were chosen: each search's committed summary, and the root's report.
         (
