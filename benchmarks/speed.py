@@ -57,9 +57,7 @@ def pipeline(workdir: Path, backend: str, epochs: int) -> dict:
         "scratch/confusion-lstm.csv scratch/predictions-lstm.csv scratch/training-lstm.json "
         "scratch/curves-lstm.csv"
     )
-    baseline = (
-        "python -m stages.baseline tfidf_logreg data/prepared scratch/tfidf.json scratch/tfidf.csv"
-    )
+    baseline = "python -m stages.baseline tfidf_logreg data/prepared scratch/tfidf.json scratch/tfidf.csv scratch/tfidf.npy"
     stage_seconds = {
         "evaluate (one model)": timed(evaluate.split(), repo)[0],
         "baseline tfidf_logreg": timed(baseline.split(), repo)[0],
