@@ -44,7 +44,25 @@ def test_every_imported_module_is_a_dep(name):
     module = stage["cmd"].split("python -m ")[1].split()[0]
     needed = {f"{m.replace('.', '/')}.py" for m in project_imports(module) | {module}}
     declared = {dep for dep in stage["deps"] if dep.startswith(("stages/", "reuters_rnn/"))}
-    assert needed == declared, f"{name}: missing {needed - declared}, extra {declared - needed}"
+    assert needed == declared, (
+        f"{name}: missing {needed - declared}, extra {declared - needed}: "
+        "`python -m tools.stage_deps` writes them"
+    )
+
+
+def test_the_deps_tool_writes_what_the_stages_import_and_nothing_else():
+    from tools.stage_deps import PIPELINE, rewritten
+
+    committed = PIPELINE.read_text()
+    assert rewritten(committed) == (committed, [])  # the committed file is as the tool writes it
+    # A dep dropped by hand (evaluate's scoring) and one that no stage imports (in report's):
+    # both put right, the rest untouched.
+    lines = committed.split("\n")
+    lines.remove("        - reuters_rnn/evaluation/scoring.py")  # the first: evaluate's
+    lines.insert(lines.index("      - stages/report.py") + 1, "      - reuters_rnn/fit/live.py")
+    damaged = "\n".join(lines)
+    fixed, changed = rewritten(damaged)
+    assert fixed == committed and changed == ["evaluate", "report"], changed
 
 
 def test_stage_modules_do_not_import_each_other():
