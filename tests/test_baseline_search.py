@@ -173,8 +173,8 @@ def test_compare_pairs_two_studies_best_trials_only_when_they_share_the_fits(
 @pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
     """A teammate's clone holds whole_set/search/<study>/ but no storage: `best` answers from the
-    tracked results, and says the committed params already hold the tuned baseline and the chosen
-    model."""
+    tracked results, and supports no change to the committed params: the chosen model is the
+    best, or the study's best lies inside seed noise of it."""
     import shutil
 
     from tests.tiny_project import run
@@ -189,7 +189,9 @@ def test_the_whole_sets_tracked_searches_answer_in_a_fresh_clone(tmp_path):
     ):
         answer = run([*SEARCH_CMD, "best", study], tmp_path).stdout.splitlines()
         assert answer[0].startswith(f"search {study}: no storage holds the study")
-        assert answer[-1] == f"The current {entry} is the best: nothing to promote."
+        assert answer[-1] == f"The current {entry} is the best: nothing to promote." or (
+            "this search does not support a change" in "\n".join(answer)
+        ), answer
     versus = json.loads(
         (PROJECT / "whole_set/search/swem_variations/versus_tfidf_logreg.json").read_text()
     )
