@@ -130,13 +130,13 @@ def s3_store(tmp_path_factory) -> S3Store:
     store.stop()
 
 
-# The longest tests on the reproduced project (a minute or more each): started first among them,
+# The longest tests on the reproduced project (half a minute or more each): started first among them,
 # so that no worker starts one when the others have run out of work.
 LONGEST = (
     "test_a_team_shares",
+    "test_remote_faults",
     "test_the_whole_set_runs",
     "test_changing_lstm_units",
-    "test_the_readme_undo",
     "test_jax_backend",
     "test_a_killed_training",
 )

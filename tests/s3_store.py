@@ -144,3 +144,7 @@ class S3Store:
             return
         self.signal(signal.SIGKILL)
         self.process.wait()
+        # Killed, it leaves the Unix sockets it made in /tmp, named by their ports (ours alone).
+        for port in self.ports.values():
+            for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                sock.unlink(missing_ok=True)

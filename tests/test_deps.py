@@ -138,8 +138,9 @@ def test_every_train_key_that_changes_a_result_is_a_param_of_the_train_stage():
 
 
 def test_test_modules_share_helpers_through_one_module_only():
-    """A test module imports its shared helpers from tests/tiny_project.py (or conftest's
-    fixtures), never from another test module: running one test file never runs another's."""
+    """A test module imports its shared helpers from the helper modules (tests/tiny_project.py,
+    and the runner and servers beside it: dvc_runner.py, s3_store.py, pg_server.py) or conftest's
+    fixtures, never from another test module: running one test file never runs another's."""
     crossing = [
         f"{path.name}: {line.strip()}"
         for path in sorted((PROJECT / "tests").glob("test_*.py"))

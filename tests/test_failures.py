@@ -1,5 +1,6 @@
 """A failed training is never a result, and a run that cannot finish ends with one line: a
-diverged or NaN training, Ctrl-C and SIGTERM, a full disk; undoing a run with autostage."""
+diverged or NaN training, Ctrl-C and SIGTERM, a full disk (undoing a run with autostage:
+test_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from reuters_rnn.plumbing.failure import FixableError
 from tests.tiny_project import (
     DVC,
     TRAIN_LSTM,
-    commit_all,
     lock,
     read_only,
     run,
@@ -133,25 +133,6 @@ def test_a_full_disk_is_named_and_leaves_nothing_half_written(reproduced_project
     assert message[0].startswith("train lstm: disk full while writing models/.lstm.tmp-")
     assert "free there). Nothing was recorded; free at least " in message[0]
     assert leftovers == []  # no half-written model
-
-
-@pytest.mark.pipeline
-def test_the_readme_undo_restores_the_committed_run_with_autostage(reproduced_project):
-    repo = reproduced_project
-    run([*DVC, "config", "core.autostage", "true"], repo)
-    commit_all(repo, "autostage, as the project sets it")
-    set_params(repo, lambda p: p["models"]["lstm"].update(units=[6]))
-    run([*DVC, "repro"], repo)
-    assert "dvc.lock" in run(["git", "diff", "--cached", "--name-only"], repo).stdout  # staged
-    bad = run([*DVC, "exp", "run", "-S", "train.epochs=0"], repo, check=False)
-    assert bad.returncode != 0
-    # The README's undo: the committed params, lock and metrics, then the outputs they name.
-    run(["git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "metrics"], repo)
-    run([*DVC, "checkout"], repo)
-    redone = run([*DVC, "repro"], repo).stdout  # what git's stat cache kept: report, plots
-    assert "Running stage 'train@" not in redone  # nothing retrains
-    assert run(["git", "status", "--porcelain"], repo).stdout == ""
-    assert stale(repo) == set(), run([*DVC, "status"], repo).stdout
 
 
 @pytest.mark.pipeline

@@ -71,28 +71,21 @@ def test_a_killed_training_resumes_from_its_last_backup(slow_project):
     assert "train@lstm" not in stale(repo)
 
 
-def test_a_second_process_on_the_same_run_exits_with_a_clear_message(slow_project):
+def test_while_a_run_trains_a_second_repro_and_a_second_process_on_it_are_refused(slow_project):
+    """One running `dvc repro train@lstm`: a second `dvc repro` is refused by DVC's lock, and a
+    second process on the same run exits with a clear message while the first trains on."""
     repo = slow_project
-    set_params(repo, lambda p: p["train"].update(epochs=1000))  # stopped below, long before
-    first = start(TRAIN_LSTM, repo)
+    set_params(repo, lambda p: p["train"].update(epochs=1000))  # killed below, long before
+    first = start([*DVC, "repro", "train@lstm"], repo)
     wait_for_line(first, "epoch 2/")
+    second = run([*DVC, "repro"], repo, check=False)
+    assert second.returncode != 0
+    assert re.search(r"Unable to acquire lock|is busy, it is being blocked by", second.stderr)
     second = run(TRAIN_LSTM, repo, check=False)
     assert second.returncode != 0
     assert re.search(r"another process \(pid \d+\) is training this run", second.stderr)
     assert "epoch" in first.stdout.readline()  # the first one trains on, undisturbed
     assert first.poll() is None
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-
-
-def test_second_repro_is_refused_by_dvc_lock(slow_project):
-    repo = slow_project
-    set_params(repo, lambda p: p["train"].update(epochs=1000))  # killed below, long before
-    first = start([*DVC, "repro", "train@vanilla_rnn"], repo)
-    wait_for_line(first, "epoch 2/")
-    second = run([*DVC, "repro"], repo, check=False)
-    assert second.returncode != 0
-    assert re.search(r"Unable to acquire lock|is busy, it is being blocked by", second.stderr)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
 

@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 import vl_convert
 
-from tests.tiny_project import DVC, ENV, changed_stages, lock, run, set_params, stale
+from tests.tiny_project import (
+    DVC,
+    ENV,
+    changed_stages,
+    commit_all,
+    lock,
+    run,
+    set_params,
+    stale,
+)
 
 pytestmark = pytest.mark.pipeline
 LIBRARY_NOISE = re.compile(r"I0000|E0000|W0000|absl|oneDNN|cpu_feature_guard|tensorflow/|xla")
@@ -67,16 +76,18 @@ def test_the_metrics_files_and_views_a_person_can_read(reproduced_project):
     assert [t.split(":")[0] for t in titles if "per epoch" in t] == ["vanilla_rnn", "lstm"]
 
 
-def test_changing_lstm_units_reruns_only_lstm_and_changing_it_back_trains_nothing(
+def test_changing_lstm_units_reruns_only_lstm_the_readme_undo_and_the_run_cache_train_nothing(
     reproduced_project,
 ):
     """A -> B: only lstm retrains, with progress, and `dvc metrics diff` / `dvc plots diff` show
-    it alone. B -> A: DVC's run-cache restores A's training (models, curves, records) without
-    training, even over training records damaged as a merge conflict leaves them."""
+    it alone. A failed experiment, then the README's undo (autostage on, as the project sets
+    it): back to A, nothing retrains. A -> B again: DVC's run-cache restores B's training
+    (models, curves, records) without training, even over records damaged as a merge conflict
+    leaves them."""
     project = reproduced_project
+    run([*DVC, "config", "core.autostage", "true"], project)
+    commit_all(project, "autostage, as the project sets it")
     tracked = ("metrics/training/lstm.json", "metrics/curves/lstm.csv", "metrics/report.json")
-    committed = {path: (project / path).read_bytes() for path in tracked}
-    params = (project / "params.yaml").read_text()
     before = lock(project)
     set_params(project, lambda p: p["models"]["lstm"].update(units=[12]))
     out = run([*DVC, "repro"], project)
@@ -90,6 +101,8 @@ def test_changing_lstm_units_reruns_only_lstm_and_changing_it_back_trains_nothin
         "report",
         "plots",
     }
+    assert "dvc.lock" in run(["git", "diff", "--cached", "--name-only"], project).stdout  # staged
+    trained = {path: (project / path).read_bytes() for path in tracked}
     diff = json.loads(run([*DVC, "metrics", "diff", "--json"], project).stdout)
     rows = [(path, key) for path, metrics in diff.items() for key in metrics]
     assert sorted(rows) == [("metrics/live/lstm.json", "accuracy"), ("metrics/report.json", "lstm")]
@@ -116,7 +129,17 @@ def test_changing_lstm_units_reruns_only_lstm_and_changing_it_back_trains_nothin
         color = panel["encoding"]["color"]
         assert color["field"] == "rev" and set(color["scale"]["domain"]) == {"HEAD", "workspace"}
 
-    (project / "params.yaml").write_text(params)
+    bad = run([*DVC, "exp", "run", "-S", "train.epochs=0"], project, check=False)
+    assert bad.returncode != 0
+    # The README's undo: the committed params, lock and metrics, then the outputs they name.
+    run(["git", "checkout", "HEAD", "--", "params.yaml", "dvc.lock", "metrics"], project)
+    run([*DVC, "checkout"], project)
+    redone = run([*DVC, "repro"], project).stdout  # what git's stat cache kept: report, plots
+    assert "Running stage 'train@" not in redone  # nothing retrains
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
+    assert stale(project) == set(), run([*DVC, "status"], project).stdout
+
+    set_params(project, lambda p: p["models"]["lstm"].update(units=[12]))
     (project / "metrics/training/lstm.json").write_text('<<<<<<< HEAD\n{"seeds": [')
     (project / "metrics/curves/lstm.csv").unlink()
     (project / "metrics/curves/lstm.csv").mkdir()
@@ -124,7 +147,7 @@ def test_changing_lstm_units_reruns_only_lstm_and_changing_it_back_trains_nothin
     output = result.stdout + result.stderr
     assert "Stage 'train@lstm' is cached - skipping run" in output, output
     assert "train lstm seed" not in output and "Traceback" not in output
-    assert {path: (project / path).read_bytes() for path in tracked} == committed
+    assert {path: (project / path).read_bytes() for path in tracked} == trained
     assert stale(project) == set()
 
 

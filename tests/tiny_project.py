@@ -1,5 +1,6 @@
-"""Tiny projects for the pipeline tests: synthetic Reuters-format data, shrunk params, DVC runs;
-and the helpers the test modules share (none imports another test module).
+"""Tiny projects for the pipeline tests: synthetic Reuters-format data, shrunk params, DVC runs
+(in the test's process where it can: tests/dvc_runner.py); and the helpers the test modules share
+(none imports another test module).
 
 The params come from a copy of the project's defaults, shrunk (tiny_params): no test depends on
 what the live params.yaml holds beyond the published models' specs.
@@ -24,6 +25,7 @@ import yaml
 from model_search.search_file import load_search
 from reuters_rnn.data.dataset import NUM_CLASSES
 from reuters_rnn.schema.params_file import ParamsError
+from tests.dvc_runner import dvc_command, dvc_in_process
 from tools.project_copy import DVC, ENV, PROJECT, copy_project
 
 REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"
@@ -95,12 +97,18 @@ def run(
     cmd: list[str], cwd: Path, check: bool = True, keras_home: Path | None = None, **kwargs
 ) -> subprocess.CompletedProcess:
     """Run a command (with the test's $KERAS_HOME unless given one), echoing its output on
-    failure so a red test says why."""
+    failure so a red test says why. A DVC command, or a shell line that is one (advice run as
+    printed), runs in this process (tests/dvc_runner.py)."""
     env = {key: value for key, value in ENV.items() if key != "KERAS_HOME"}
     home = keras_home or os.environ.get("KERAS_HOME")
     if home:  # an empty KERAS_HOME would make Keras write keras.json into the working folder
         env["KERAS_HOME"] = str(home)
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
+    if cmd[:2] == ["bash", "-c"] and len(cmd) == 3:
+        cmd = dvc_command(cmd[2]) or cmd
+    if cmd[: len(DVC)] == DVC and not kwargs:
+        result = dvc_in_process(cmd[len(DVC) :], cwd, env)
+    else:
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"

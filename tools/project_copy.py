@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import subprocess
@@ -44,6 +45,11 @@ def copy_project(dest: Path, edit_params: Callable[[dict], None] | None = None) 
             shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, dest / name)
+    # Compiled once here, as an installed package is: each stage's Python start then reads its
+    # bytecode instead of compiling the project's modules again (git ignores __pycache__/).
+    for name in FILES:
+        if (dest / name).is_dir():
+            compileall.compile_dir(dest / name, quiet=1)
     if edit_params:
         params = yaml.safe_load((dest / "params.yaml").read_text())
         edit_params(params)
