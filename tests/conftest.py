@@ -130,6 +130,14 @@ def s3_store(tmp_path_factory) -> S3Store:
     store.stop()
 
 
+@pytest.fixture
+def second_s3_store(s3_store, tmp_path_factory) -> S3Store:
+    """Another S3 server beside `s3_store` (same credentials), for a test that freezes one."""
+    store = S3Store(tmp_path_factory.mktemp("s3")).start()
+    yield store
+    store.stop()
+
+
 # The longest tests on the reproduced project (half a minute or more each): started first among them,
 # so that no worker starts one when the others have run out of work.
 LONGEST = (

@@ -239,7 +239,7 @@ def test_a_team_shares_a_sweep_run_two_at_a_time_and_its_models_through_s3(
 
 
 def test_remote_faults_end_in_seconds_and_a_frozen_server_within_a_minute(
-    reproduced_project, s3_store, tmp_path
+    reproduced_project, s3_store, second_s3_store, tmp_path
 ):
     """A wrong secret, an unknown key, a server that is down: `dvc push` and `dvc pull` fail
     within seconds with DVC's own message; a server that accepts connections and never answers
@@ -247,8 +247,7 @@ def test_remote_faults_end_in_seconds_and_a_frozen_server_within_a_minute(
     fault in its own clone, all side by side: each mostly waits on the network."""
     project, origin = reproduced_project, tmp_path / "origin.git"
     share(project, s3_store, origin)
-    (tmp_path / "frozen").mkdir()
-    frozen = S3Store(tmp_path / "frozen").start()
+    frozen = second_s3_store
     (closed_port,) = free_ports(1)  # nothing listens there: a server that is down
     settings = {
         "wrong secret": "secret_access_key not-the-right-one",
@@ -301,13 +300,10 @@ def test_remote_faults_end_in_seconds_and_a_frozen_server_within_a_minute(
     env = {**ENV, **TIMEOUT_ENV}
     frozen.signal(signal.SIGSTOP)  # it accepts connections and never answers
     threads = [threading.Thread(target=in_turn, args=(fault,)) for fault in faults]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        frozen.stop()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     for fault, (_, commands, message, limit) in faults.items():
         assert len(results[fault]) == len(commands), (fault, results[fault])
         for command, returncode, seconds, stderr in results[fault]:
