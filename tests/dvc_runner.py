@@ -64,6 +64,7 @@ def dvc_streams_to(out, err):
     imported), colorama's saved streams (DVC's `ui` swaps them back in) and its rich consoles."""
     import logging
 
+    streams = sys.stdout, sys.stderr  # before DVC's first import, which wraps them (colorama)
     import colorama.initialise as colorama
     from dvc.ui import ui
 
@@ -75,8 +76,7 @@ def dvc_streams_to(out, err):
     ]
     names = ("orig_stdout", "orig_stderr", "wrapped_stdout", "wrapped_stderr")
     saved = (
-        sys.stdout,
-        sys.stderr,
+        *streams,
         [handler.stream for handler in handlers],
         {name: getattr(colorama, name) for name in names},
         ui._enabled,
@@ -140,6 +140,5 @@ def working_folder(folder: Path):
 def forget_remote_connections() -> None:
     """fsspec keeps a filesystem (and its connections) per remote for the process's life; a
     `dvc` process would start with none, and a test may restart or freeze the server."""
-    for module in ("s3fs",):
-        if module in sys.modules:
-            sys.modules[module].S3FileSystem.clear_instance_cache()
+    if "s3fs" in sys.modules:
+        sys.modules["s3fs"].S3FileSystem.clear_instance_cache()

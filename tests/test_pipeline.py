@@ -10,11 +10,13 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import vl_convert
 
+from tests.dvc_runner import dvc_in_process
 from tests.tiny_project import (
     DVC,
     ENV,
@@ -46,6 +48,25 @@ def test_prepare_is_cached_and_maxlen_reruns_prepare_not_fetch(project):
     run([*DVC, "repro", "prepare"], project)
     assert changed_stages(first, lock(project)) == {"validate", "prepare"}
     assert np.load(project / "data/prepared/x_train.npy").shape[1:] == (19, 1)
+
+
+def test_dvc_in_the_tests_process_says_what_the_dvc_command_says(reproduced_project):
+    """The pipeline tests run DVC through its entry point in their own process
+    (tests/dvc_runner.py): the same exit status, standard output and standard error as the
+    `dvc` command, for an answer, a warning and an error, and the process's streams as before."""
+    streams = sys.stdout, sys.stderr
+    for args in (["status", "--json"], ["metrics", "show"], ["repro", "no-such-stage"]):
+        alone = subprocess.run(
+            [*DVC, *args], cwd=reproduced_project, capture_output=True, text=True, env=ENV
+        )
+        inside = dvc_in_process(args, reproduced_project, ENV)
+        assert (inside.returncode, inside.stdout, inside.stderr) == (
+            alone.returncode,
+            alone.stdout,
+            alone.stderr,
+        ), args
+    assert alone.returncode != 0 and "no-such-stage" in alone.stderr  # an error, on stderr
+    assert (sys.stdout, sys.stderr) == streams and not sys.stderr.closed
 
 
 def test_the_metrics_files_and_views_a_person_can_read(reproduced_project):
