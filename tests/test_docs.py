@@ -93,6 +93,13 @@ WHOLE_TESTS = "whole_set/metrics/report.tests.csv"  # every p behind the recomme
             "- **The whole default run",
             ["benchmarks/results.md"],
         ),
+        # DVC's YAML parser, as its benchmark printed it.
+        (
+            SPEED,
+            "- **DVC's own work",
+            "- **The held-out curves",
+            ["benchmarks/dvc_yaml.md"],
+        ),
         # The pruners, as their benchmark printed them.
         (
             SEARCH,
