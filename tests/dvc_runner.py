@@ -1,7 +1,8 @@
 """DVC's commands in the test's process, through DVC's own entry point (`dvc.cli.main`, what
 the `dvc` script calls): the same command without a Python start and DVC's imports. Where a test
 signals DVC, DVC imports what takes over the process (`OWN_PROCESS`), or the caller is not the
-main thread, the command runs as a process, as a shell would start it."""
+main thread, the command runs as a process, as a shell would start it. The search's commands
+that only read a storage and write reports (`SEARCH_IN_PROCESS`) run in-process the same way."""
 
 from __future__ import annotations
 
@@ -52,22 +53,89 @@ def dvc_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subproces
     return subprocess.CompletedProcess([*DVC, *args], returncode, stdout, stderr)
 
 
+# The search's commands that read a storage and write reports; `run` trains and handles signals,
+# so it keeps its process.
+SEARCH_IN_PROCESS = {"best", "report", "compare"}
+
+
+def search_in_process(
+    args: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess | None:
+    """`python -m model_search <args>` through its entry point in this process, for the commands
+    in SEARCH_IN_PROCESS from the main thread (None for others: the caller starts a process).
+    Its exit as the interpreter makes it: status 0, the status given, or the message given to
+    `sys.exit` on stderr and status 1; an uncaught exception's traceback and status 1."""
+    if args[:1] == [] or args[0] not in SEARCH_IN_PROCESS:
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    import traceback
+
+    from model_search.__main__ import main
+
+    argv = sys.argv
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with streams_to(out, err), environment(env), working_folder(cwd):
+            sys.argv = ["reuters-search", *args]
+            try:
+                main()
+                returncode = 0
+            except SystemExit as exc:
+                if exc.code is None or isinstance(exc.code, int):
+                    returncode = exc.code or 0
+                else:
+                    print(exc.code, file=sys.stderr)
+                    returncode = 1
+            except Exception:  # noqa: BLE001 - as the interpreter reports it
+                traceback.print_exc()
+                returncode = 1
+            finally:
+                sys.argv = argv
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = (f.read().decode(errors="replace") for f in (out, err))
+    return subprocess.CompletedProcess(["reuters-search", *args], returncode, stdout, stderr)
+
+
 # Text streams on file descriptors 1 and 2, whatever those point at: never closed, so that a
 # reference DVC's libraries keep after a call still writes where the process's output goes.
 FD_STREAMS = (open(1, "w", closefd=False), open(2, "w", closefd=False))  # noqa: SIM115
 
 
 @contextmanager
+def streams_to(out, err):
+    """File descriptors 1 and 2 on `out` and `err`, and `sys.stdout`/`sys.stderr` on them."""
+    streams = sys.stdout, sys.stderr
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_fds = os.dup(1), os.dup(2)
+    os.dup2(out.fileno(), 1)
+    os.dup2(err.fileno(), 2)
+    sys.stdout, sys.stderr = FD_STREAMS
+    try:
+        yield
+    finally:
+        for stream in FD_STREAMS:
+            stream.flush()
+        sys.stdout, sys.stderr = streams
+        os.dup2(saved_fds[0], 1)
+        os.dup2(saved_fds[1], 2)
+        for fd in saved_fds:
+            os.close(fd)
+
+
+@contextmanager
 def dvc_streams_to(out, err):
-    """File descriptors 1 and 2 on `out` and `err` (a stage DVC runs inherits them), and every
-    stream DVC holds on them: `sys.stdout`/`sys.stderr`, its log handlers (bound when `dvc` is
-    imported), colorama's saved streams (DVC's `ui` swaps them back in) and its rich consoles."""
+    """streams_to, and every stream DVC holds on file descriptors 1 and 2: its log handlers
+    (bound when `dvc` is imported), colorama's saved streams (DVC's `ui` swaps them back in) and
+    its rich consoles."""
     import logging
 
     streams = sys.stdout, sys.stderr  # before DVC's first import, which wraps them (colorama)
     import colorama.initialise as colorama
     from dvc.ui import ui
 
+    sys.stdout, sys.stderr = streams
     handlers = [
         handler
         for name in ("dvc", "dvc_objects", "dvc_data")
@@ -76,42 +144,29 @@ def dvc_streams_to(out, err):
     ]
     names = ("orig_stdout", "orig_stderr", "wrapped_stdout", "wrapped_stderr")
     saved = (
-        *streams,
         [handler.stream for handler in handlers],
         {name: getattr(colorama, name) for name in names},
         ui._enabled,
     )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved_fds = os.dup(1), os.dup(2)
-    os.dup2(out.fileno(), 1)
-    os.dup2(err.fileno(), 2)
-    stdout, stderr = FD_STREAMS
-    sys.stdout, sys.stderr = stdout, stderr
-    for handler in handlers:  # DVC's log lines: warnings and errors to stderr
-        handler.setStream(stderr if handler.level >= logging.WARNING else stdout)
-    for name in names:
-        setattr(colorama, name, stderr if name.endswith("stderr") else stdout)
-    for cached in ("rich_console", "error_console"):  # rebuilt on these streams
-        ui.__dict__.pop(cached, None)
-    ui._enabled = False  # as a new process starts it: `main` enables it unless -q
-    try:
-        yield
-    finally:
-        for handler, stream in zip(handlers, saved[2], strict=True):
-            handler.setStream(stream)
-        for name, value in saved[3].items():
-            setattr(colorama, name, value)
-        for cached in ("rich_console", "error_console"):
+    with streams_to(out, err):
+        stdout, stderr = FD_STREAMS
+        for handler in handlers:  # DVC's log lines: warnings and errors to stderr
+            handler.setStream(stderr if handler.level >= logging.WARNING else stdout)
+        for name in names:
+            setattr(colorama, name, stderr if name.endswith("stderr") else stdout)
+        for cached in ("rich_console", "error_console"):  # rebuilt on these streams
             ui.__dict__.pop(cached, None)
-        ui._enabled = saved[4]
-        sys.stdout, sys.stderr = saved[0], saved[1]
-        stdout.flush()
-        stderr.flush()
-        os.dup2(saved_fds[0], 1)
-        os.dup2(saved_fds[1], 2)
-        for fd in saved_fds:
-            os.close(fd)
+        ui._enabled = False  # as a new process starts it: `main` enables it unless -q
+        try:
+            yield
+        finally:
+            for handler, stream in zip(handlers, saved[0], strict=True):
+                handler.setStream(stream)
+            for name, value in saved[1].items():
+                setattr(colorama, name, value)
+            for cached in ("rich_console", "error_console"):
+                ui.__dict__.pop(cached, None)
+            ui._enabled = saved[2]
 
 
 @contextmanager

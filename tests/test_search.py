@@ -174,7 +174,9 @@ def test_a_trials_settings_read_back_from_the_tracked_table():
 
 @pytest.mark.pipeline  # starts a process or fits a Keras model
 def test_best_answers_from_the_tracked_results_where_no_storage_holds_the_study(tmp_path):
-    """A teammate's fresh clone: no search/studies.db, only the committed search/<study>/."""
+    """A teammate's fresh clone: no search/studies.db, only the committed search/<study>/. The
+    command in this test's process (tests/dvc_runner.py) and the installed command as a process
+    say the same, an answer and an error alike."""
     for name in ("params.yaml", "search.yaml"):
         shutil.copy(PROJECT / name, tmp_path / name)
     shutil.copytree(PROJECT / "search/swem_variations", tmp_path / "search/swem_variations")
@@ -196,6 +198,12 @@ def test_best_answers_from_the_tracked_results_where_no_storage_holds_the_study(
     assert missing.returncode == 1
     assert "no study 'swem' in the storage" in missing.stderr
     assert "nor does search/swem/ hold a report of it" in missing.stderr
+    alone = run([str(named), "best", "swem"], tmp_path, check=False)
+    assert (alone.returncode, alone.stdout, alone.stderr) == (
+        missing.returncode,
+        missing.stdout,
+        missing.stderr,
+    )
 
 
 def test_training_split_refuses_changed_arrays(search_project):

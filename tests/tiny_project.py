@@ -25,7 +25,7 @@ import yaml
 from model_search.search_file import load_search
 from reuters_rnn.data.dataset import NUM_CLASSES
 from reuters_rnn.schema.params_file import ParamsError
-from tests.dvc_runner import dvc_command, dvc_in_process
+from tests.dvc_runner import dvc_command, dvc_in_process, search_in_process
 from tools.project_copy import DVC, ENV, PROJECT, copy_project
 
 REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"
@@ -98,16 +98,20 @@ def run(
 ) -> subprocess.CompletedProcess:
     """Run a command (with the test's $KERAS_HOME unless given one), echoing its output on
     failure so a red test says why. A DVC command, or a shell line that is one (advice run as
-    printed), runs in this process (tests/dvc_runner.py)."""
+    printed), runs in this process, as do the search's `best`, `report` and `compare`
+    (tests/dvc_runner.py)."""
     env = {key: value for key, value in ENV.items() if key != "KERAS_HOME"}
     home = keras_home or os.environ.get("KERAS_HOME")
     if home:  # an empty KERAS_HOME would make Keras write keras.json into the working folder
         env["KERAS_HOME"] = str(home)
     if cmd[:2] == ["bash", "-c"] and len(cmd) == 3:
         cmd = dvc_command(cmd[2]) or cmd
+    result = None
     if cmd[: len(DVC)] == DVC and not kwargs:
         result = dvc_in_process(cmd[len(DVC) :], cwd, env)
-    else:
+    elif cmd[: len(SEARCH_CMD)] == SEARCH_CMD and not kwargs:
+        result = search_in_process(cmd[len(SEARCH_CMD) :], cwd, env)
+    if result is None:
         result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(
