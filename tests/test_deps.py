@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 
 import pytest
 import yaml
@@ -63,6 +64,34 @@ def test_the_deps_tool_writes_what_the_stages_import_and_nothing_else():
     damaged = "\n".join(lines)
     fixed, changed = rewritten(damaged)
     assert fixed == committed and changed == ["evaluate", "report"], changed
+
+
+def test_the_deps_tools_check_names_the_stale_stages_and_changes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    """`python -m tools.stage_deps --check` (CI's question) exits 1 naming the stages and the
+    fix, and leaves the file; without --check the tool writes the fix."""
+    import tools.stage_deps as stage_deps
+
+    committed = stage_deps.PIPELINE.read_text()
+    pipeline = tmp_path / "dvc.yaml"
+    damaged = committed.replace("        - reuters_rnn/evaluation/scoring.py\n", "", 1)
+    pipeline.write_text(damaged)
+    monkeypatch.setattr(stage_deps, "PIPELINE", pipeline)
+    monkeypatch.setattr(sys, "argv", ["stage_deps", "--check"])
+    with pytest.raises(SystemExit) as stale:
+        stage_deps.main()
+    assert str(stale.value) == (
+        "dvc.yaml: the code deps of evaluate differ from what their commands import: run "
+        "`python -m tools.stage_deps`, then `python -m tools.whole_set_pipeline`"
+    )
+    assert pipeline.read_text() == damaged
+    monkeypatch.setattr(sys, "argv", ["stage_deps"])
+    stage_deps.main()
+    assert pipeline.read_text() == committed
+    assert capsys.readouterr().out == "dvc.yaml: code deps rewritten for evaluate\n"
+    monkeypatch.setattr(sys, "argv", ["stage_deps", "--check"])
+    stage_deps.main()  # up to date: no exit
 
 
 def test_stage_modules_do_not_import_each_other():
