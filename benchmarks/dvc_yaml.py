@@ -20,6 +20,7 @@ from pathlib import Path
 
 import ruamel.yaml.main
 
+C_PARSER = ruamel.yaml.main.CParser  # None without ruamel.yaml.clib
 COMMANDS = [
     ["status", "-q"],
     ["repro", "-q", "--dry"],
@@ -46,9 +47,6 @@ def cpu_ms(args: list[str], pure: bool) -> float:
         os.close(devnull)
 
 
-C_PARSER = ruamel.yaml.main.CParser
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, help="runs per command and parser")
@@ -57,7 +55,7 @@ def main() -> None:
     if C_PARSER is None:
         raise SystemExit("ruamel.yaml.clib is not installed: pip install -r requirements/run.lock")
     lines = [
-        f"DVC's CPU per command on the working folder's pipeline, median of {args.repeat} (milliseconds)",
+        f"DVC's CPU per command, median of {args.repeat} runs (milliseconds)",
         "",
         "| command | pure-Python parser | C parser | C / pure |",
         "| :-- | --: | --: | --: |",
