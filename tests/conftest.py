@@ -23,11 +23,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 @pytest.fixture(autouse=True)
 def a_unit_test_starts_nothing(request, monkeypatch):
     """The rule behind `pytest -m "not pipeline"`: a test not marked `pipeline` may not start a
-    process (DVC, a server, a browser, a worker) nor fit a Keras model; one that does fails here,
-    naming the mark it needs, so the unit tests stay unit tests."""
+    process (DVC, a server, a browser, a worker), run DVC or the search's command in this process
+    (tests/dvc_runner.py), nor fit a Keras model; one that does fails here, naming the mark it
+    needs, so the unit tests stay unit tests."""
     if request.node.get_closest_marker("pipeline"):
         return
+    import dvc.cli
     import keras  # once per worker (most tests use it), before the refusals: it may start one
+
+    import tests.dvc_runner
 
     name = request.node.nodeid
 
@@ -49,6 +53,8 @@ def a_unit_test_starts_nothing(request, monkeypatch):
     refused(multiprocessing.util, "spawnv_passfds", "starts a process")
     refused(os, "fork", "forks a process")
     refused(keras.Model, "fit", "fits a Keras model")
+    refused(dvc.cli, "main", "runs DVC")  # what tests/dvc_runner.py calls in this process
+    refused(tests.dvc_runner, "search_in_process", "runs the search's command")
 
 
 @pytest.fixture

@@ -22,10 +22,11 @@ import numpy as np
 import pytest
 import yaml
 
+import tests.dvc_runner as runner  # its search_in_process is refused to unit tests (conftest)
 from model_search.search_file import load_search
 from reuters_rnn.data.dataset import NUM_CLASSES
 from reuters_rnn.schema.params_file import ParamsError
-from tests.dvc_runner import dvc_command, dvc_in_process, search_in_process
+from tests.dvc_runner import dvc_command, dvc_in_process
 from tools.project_copy import DVC, ENV, PROJECT, copy_project
 
 REAL_NPZ = PROJECT.parent / "shared" / "data" / "reuters.npz"
@@ -110,7 +111,7 @@ def run(
     if cmd[: len(DVC)] == DVC and not kwargs:
         result = dvc_in_process(cmd[len(DVC) :], cwd, env)
     elif cmd[: len(SEARCH_CMD)] == SEARCH_CMD and not kwargs:
-        result = search_in_process(cmd[len(SEARCH_CMD) :], cwd, env)
+        result = runner.search_in_process(cmd[len(SEARCH_CMD) :], cwd, env)
     if result is None:
         result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, **kwargs)
     if check and result.returncode != 0:
