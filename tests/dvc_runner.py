@@ -41,16 +41,27 @@ def dvc_in_process(args: list[str], cwd: Path, env: dict[str, str]) -> subproces
     a command a test signals is started as a process (`subprocess` with DVC), not through here."""
     if threading.current_thread() is not threading.main_thread() or args[0] in OWN_PROCESS:
         return subprocess.run([*DVC, *args], cwd=cwd, capture_output=True, text=True, env=env)
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        with dvc_streams_to(out, err), environment(env), working_folder(cwd):
-            from dvc.cli import main
 
-            returncode = main(args)
-        forget_remote_connections()
+    def exit_status() -> int:
+        from dvc.cli import main  # inside dvc_streams_to, which saves the streams before it
+
+        return main(args)
+
+    result = called([*DVC, *args], exit_status, dvc_streams_to, cwd, env)
+    forget_remote_connections()
+    return result
+
+
+def called(cmd: list[str], call, streams, cwd: Path, env: dict[str, str]):
+    """`call()` with its output on temporary files through `streams` (a context manager of the
+    two files), in `env` and `cwd`, as the completed process `cmd` would be."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with streams(out, err), environment(env), working_folder(cwd):
+            returncode = call()
         out.seek(0)
         err.seek(0)
         stdout, stderr = (f.read().decode(errors="replace") for f in (out, err))
-    return subprocess.CompletedProcess([*DVC, *args], returncode, stdout, stderr)
+    return subprocess.CompletedProcess(cmd, returncode, stdout, stderr)
 
 
 # The search's commands that read a storage and write reports; `run` trains and handles signals,
@@ -73,28 +84,23 @@ def search_in_process(
 
     from model_search.__main__ import main
 
-    argv = sys.argv
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        with streams_to(out, err), environment(env), working_folder(cwd):
-            sys.argv = ["reuters-search", *args]
-            try:
-                main()
-                returncode = 0
-            except SystemExit as exc:
-                if exc.code is None or isinstance(exc.code, int):
-                    returncode = exc.code or 0
-                else:
-                    print(exc.code, file=sys.stderr)
-                    returncode = 1
-            except Exception:  # noqa: BLE001 - as the interpreter reports it
-                traceback.print_exc()
-                returncode = 1
-            finally:
-                sys.argv = argv
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = (f.read().decode(errors="replace") for f in (out, err))
-    return subprocess.CompletedProcess(["reuters-search", *args], returncode, stdout, stderr)
+    def exit_status() -> int:
+        argv, sys.argv = sys.argv, ["reuters-search", *args]
+        try:
+            main()
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                return exc.code or 0
+            print(exc.code, file=sys.stderr)
+            return 1
+        except Exception:  # noqa: BLE001 - as the interpreter reports it
+            traceback.print_exc()
+            return 1
+        finally:
+            sys.argv = argv
+        return 0
+
+    return called(["reuters-search", *args], exit_status, streams_to, cwd, env)
 
 
 # Text streams on file descriptors 1 and 2, whatever those point at: never closed, so that a
